@@ -38,13 +38,13 @@ enum pc_opt_type {
 };
 
 struct pc_opt_def {
-	const char *key;             /* e.g. "redis_port" */
+	const char *key; /* e.g. "redis_port" */
 	enum pc_opt_type type;
-	size_t offset;               /* offsetof(config struct, field) */
-	const char *def;             /* default in value syntax; NULL = no default (string: NULL) */
-	int64_t min, max;            /* see above */
-	const char *const *choices;  /* PC_OPT_ENUM: NULL-terminated names */
-	const char *help;            /* one line for --help and docs */
+	size_t offset;              /* offsetof(config struct, field) */
+	const char *def;            /* default in value syntax; NULL = no default (string: NULL) */
+	int64_t min, max;           /* see above */
+	const char *const *choices; /* PC_OPT_ENUM: NULL-terminated names */
+	const char *help;           /* one line for --help and docs */
 };
 
 struct pc_kv {
@@ -64,8 +64,8 @@ struct pc_kv {
  * PC_ERR_NOMEM. On failure conf may hold partial values: call
  * pc_opts_free on it either way.
  */
-int pc_opts_parse(const struct pc_opt_def *defs, size_t ndefs, const struct pc_kv *kvs,
-		  size_t nkv, void *conf, const char *key_prefix, char *err, size_t errlen);
+int pc_opts_parse(const struct pc_opt_def *defs, size_t ndefs, const struct pc_kv *kvs, size_t nkv,
+                  void *conf, const char *key_prefix, char *err, size_t errlen);
 
 /* pc_opts_free - free the string fields of conf and set them to NULL. */
 void pc_opts_free(const struct pc_opt_def *defs, size_t ndefs, void *conf);

@@ -44,20 +44,20 @@ int pc_topic_check(const char *topic, size_t len, char *err, size_t errlen);
 /* The topics of the contract. PC_T_NONE: not a precis topic. */
 enum pc_topic_kind {
 	PC_T_NONE = 0,
-	PC_T_DEV_HB,          /* dev/{id}/hb */
-	PC_T_DEV_HB_ACK,      /* dev/{id}/hb/ack */
-	PC_T_DEV_DATA,        /* dev/{id}/data */
-	PC_T_DEV_EVT,         /* dev/{id}/evt */
-	PC_T_DEV_CMD,         /* dev/{id}/cmd */
-	PC_T_DEV_CMD_ACK,     /* dev/{id}/cmd/ack */
-	PC_T_OPS_CMD,         /* ops/dev/{id}/cmd */
-	PC_T_OPS_CMD_STATE,   /* ops/dev/{id}/cmd/state */
-	PC_T_OPS_PRESENCE,    /* ops/dev/{id}/presence */
-	PC_T_PUSH_RECO,       /* push/user/{id}/reco */
-	PC_T_PUSH_PROFILE,    /* push/user/{id}/profile */
-	PC_T_PUSH_SEGMENT,    /* push/segment/{id} */
-	PC_T_PUSH_DEVICE,     /* push/device/{id} or push/device/{id}/{rest} */
-	PC_T_MKT_CAMPAIGN,    /* mkt/campaign */
+	PC_T_DEV_HB,        /* dev/{id}/hb */
+	PC_T_DEV_HB_ACK,    /* dev/{id}/hb/ack */
+	PC_T_DEV_DATA,      /* dev/{id}/data */
+	PC_T_DEV_EVT,       /* dev/{id}/evt */
+	PC_T_DEV_CMD,       /* dev/{id}/cmd */
+	PC_T_DEV_CMD_ACK,   /* dev/{id}/cmd/ack */
+	PC_T_OPS_CMD,       /* ops/dev/{id}/cmd */
+	PC_T_OPS_CMD_STATE, /* ops/dev/{id}/cmd/state */
+	PC_T_OPS_PRESENCE,  /* ops/dev/{id}/presence */
+	PC_T_PUSH_RECO,     /* push/user/{id}/reco */
+	PC_T_PUSH_PROFILE,  /* push/user/{id}/profile */
+	PC_T_PUSH_SEGMENT,  /* push/segment/{id} */
+	PC_T_PUSH_DEVICE,   /* push/device/{id} or push/device/{id}/{rest} */
+	PC_T_MKT_CAMPAIGN,  /* mkt/campaign */
 };
 
 /* A parsed topic. Pointers point into the parsed string: valid while it is. */
@@ -78,7 +78,7 @@ struct pc_topic {
  *    detail says why. out->kind is PC_T_NONE.
  */
 int pc_topic_parse(const char *root, const char *topic, struct pc_topic *out, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 /*
  * pc_topic_build - write the topic of kind for id under root into buf
@@ -88,7 +88,7 @@ int pc_topic_parse(const char *root, const char *topic, struct pc_topic *out, ch
  * PC_ERR_TOO_LONG (buf too small).
  */
 int pc_topic_build(char *buf, size_t buflen, const char *root, enum pc_topic_kind kind,
-		   const char *id, const char *rest);
+                   const char *id, const char *rest);
 
 /* pc_topic_kind_name - "dev/hb", "ops/presence", ... for logs; "none" for PC_T_NONE. */
 const char *pc_topic_kind_name(enum pc_topic_kind kind);

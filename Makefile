@@ -1,0 +1,68 @@
+# precis - the two commands a newcomer runs, and the ones developers use.
+#
+#   make demo        bootstrap, build, start the services, print how to connect
+#   make test        bootstrap, build, unit tests + live tests (real services)
+#
+#   make build       configure and build into $(BUILD)
+#   make unit        unit tests only          make live   live tests only
+#   make asan        build with ASan+UBSan into build-asan and run the unit tests
+#   make valgrind    run the unit tests under valgrind
+#   make format      clang-format every C file; make format-check verifies
+#   make demo-stop   stop what make demo started
+#   make clean       remove build trees (not var/ or .deps/)
+#
+# PRECIS_WERROR=ON makes warnings errors (CI sets it).
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PRECIS_WERROR ?= OFF
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind \
+	format format-check clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+configure:
+	@cmake -S . -B $(BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) $(CMAKE_ARGS) >/dev/null
+
+build: bootstrap configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
+	@ctest --test-dir $(BUILD) --output-on-failure -L live
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j $(JOBS)
+
+live: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L live
+
+demo: build
+	@scripts/demo
+
+demo-stop:
+	@scripts/services stop
+
+asan: bootstrap
+	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \
+		-DPRECIS_SANITIZE=address,undefined $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit -j $(JOBS)
+
+valgrind: build
+	@scripts/valgrind-unit $(BUILD)
+
+format: configure
+	@cmake --build $(BUILD) --target format
+
+format-check: configure
+	@cmake --build $(BUILD) --target format-check
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,93 @@
+/*
+ * plugin.c - precis_auth.so entry points: version, init, cleanup.
+ *
+ * Glue only: parse plugin_opt_* through the option table, start the
+ * MongoDB supervisor (its first connect runs off the broker thread, so a
+ * MongoDB that is down is logged and retried while the broker serves
+ * clients), and register the callbacks from one table. All state lives in
+ * struct auth__data, passed to Mosquitto as userdata.
+ */
+#include <stdlib.h>
+
+#include "auth.h"
+
+static const struct pc_opt_def auth_opts[] = {
+    PB_MONGO_OPT_DEFS(struct auth__config, mongo),
+    PB_BACKEND_OPT_DEFS(struct auth__config, backend),
+};
+
+static int auth__on_tick(int event, void *event_data, void *userdata)
+{
+	struct auth__data *d = userdata;
+
+	pb_tick(&d->base);
+	pb_backend_publish_state(&d->base, &d->mongo_backend);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static const struct pb_callback auth_callbacks[] = {
+    {MOSQ_EVT_TICK, auth__on_tick},
+};
+
+static void auth__free(struct auth__data *d)
+{
+	pb_backend_stop(&d->mongo_backend);
+	pc_mongo_conn_cleanup(&d->mongo);
+	pc_opts_free(auth_opts, sizeof auth_opts / sizeof auth_opts[0], &d->conf);
+	pb_plugin_cleanup(&d->base);
+	free(d);
+}
+
+PB_EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	return pb_plugin_version(supported_version_count, supported_versions);
+}
+
+PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+                                    struct mosquitto_opt *options, int option_count)
+{
+	struct auth__data *d;
+	int rc;
+
+	*userdata = NULL;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return MOSQ_ERR_NOMEM;
+	rc = pb_plugin_init(&d->base, identifier, "precis_auth", "auth");
+	if (rc != MOSQ_ERR_SUCCESS)
+		goto fail;
+	rc = pb_options_parse(&d->base, auth_opts, sizeof auth_opts / sizeof auth_opts[0], options,
+	                      option_count, &d->conf);
+	if (rc != MOSQ_ERR_SUCCESS)
+		goto fail;
+	rc = pb_options_check_backoff(&d->base, &d->conf.backend);
+	if (rc != MOSQ_ERR_SUCCESS)
+		goto fail;
+	rc = pb_mongo_start(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo,
+	                    &d->conf.backend, "precis-auth-mongo");
+	if (rc != MOSQ_ERR_SUCCESS)
+		goto fail;
+	rc = pb_callbacks_register(&d->base, auth_callbacks,
+	                           sizeof auth_callbacks / sizeof auth_callbacks[0], d);
+	if (rc != MOSQ_ERR_SUCCESS)
+		goto fail;
+	pc_log(&d->base.log, PC_LOG_INFO, "loaded");
+	*userdata = d;
+	return MOSQ_ERR_SUCCESS;
+fail:
+	auth__free(d);
+	return rc;
+}
+
+PB_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options,
+                                       int option_count)
+{
+	struct auth__data *d = userdata;
+
+	if (!d)
+		return MOSQ_ERR_SUCCESS;
+	pb_callbacks_unregister(&d->base, auth_callbacks,
+	                        sizeof auth_callbacks / sizeof auth_callbacks[0]);
+	auth__free(d);
+	return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,239 @@
+/*
+ * base.c - glue between libprecis and the Mosquitto 2.0 plugin API.
+ *
+ * Shared by precis_auth, precis_command and precis_store (linked statically
+ * into each; hidden visibility, so the copies never meet). See base.h for
+ * the threading rules this file enforces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "precis/error.h"
+
+struct log_line {
+	enum pc_log_level level;
+	char text[];
+};
+
+static int mosq_level(enum pc_log_level level)
+{
+	switch (level) {
+	case PC_LOG_DEBUG:
+		return MOSQ_LOG_DEBUG;
+	case PC_LOG_INFO:
+		return MOSQ_LOG_INFO;
+	case PC_LOG_NOTICE:
+		return MOSQ_LOG_NOTICE;
+	case PC_LOG_WARNING:
+		return MOSQ_LOG_WARNING;
+	case PC_LOG_ERR:
+		break;
+	}
+	return MOSQ_LOG_ERR;
+}
+
+/* The sink: direct on the broker thread, queued elsewhere. */
+static void plugin_sink(void *userdata, enum pc_log_level level, const char *line)
+{
+	struct pb_plugin *p = userdata;
+	struct log_line *l;
+	size_t n;
+
+	if (pthread_equal(pthread_self(), p->broker_thread)) {
+		mosquitto_log_printf(mosq_level(level), "%s", line);
+		return;
+	}
+	n = strlen(line);
+	l = malloc(sizeof *l + n + 1);
+	if (!l) {
+		__atomic_add_fetch(&p->log_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	l->level = level;
+	memcpy(l->text, line, n + 1);
+	if (pc_queue_push(p->logq, l) != PC_OK) {
+		free(l);
+		__atomic_add_fetch(&p->log_dropped, 1, __ATOMIC_RELAXED);
+	}
+}
+
+int pb_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	for (int i = 0; i < supported_version_count; i++) {
+		if (supported_versions[i] == 5)
+			return 5;
+	}
+	return -1;
+}
+
+int pb_plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
+                   const char *short_name)
+{
+	memset(p, 0, sizeof *p);
+	p->name = name;
+	p->short_name = short_name;
+	p->pid = pid;
+	p->broker_thread = pthread_self();
+	p->log.sink = plugin_sink;
+	p->log.userdata = p;
+	p->log.min_level = PC_LOG_DEBUG; /* Mosquitto's log_type filters */
+	p->log.prefix = name;
+	p->logq = pc_queue_new(PB_LOG_QUEUE_CAP);
+	if (!p->logq) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "%s: out of memory", name);
+		return MOSQ_ERR_NOMEM;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+void pb_tick(struct pb_plugin *p)
+{
+	struct log_line *l;
+	uint64_t dropped;
+
+	if (!p->logq || pc_queue_depth(p->logq) == 0)
+		return;
+	while ((l = pc_queue_pop(p->logq)) != NULL) {
+		mosquitto_log_printf(mosq_level(l->level), "%s", l->text);
+		free(l);
+	}
+	dropped = __atomic_exchange_n(&p->log_dropped, 0, __ATOMIC_RELAXED);
+	if (dropped)
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "%s: %llu log lines dropped (queue full)",
+		                     p->name, (unsigned long long)dropped);
+}
+
+void pb_plugin_cleanup(struct pb_plugin *p)
+{
+	pb_tick(p);
+	pc_queue_free(p->logq);
+	p->logq = NULL;
+}
+
+int pb_options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t ndefs,
+                     const struct mosquitto_opt *opts, int opt_count, void *conf)
+{
+	struct pc_kv *kvs = NULL;
+	char err[512];
+	int rc;
+
+	if (opt_count > 0) {
+		kvs = calloc((size_t)opt_count, sizeof *kvs);
+		if (!kvs) {
+			pc_log(&p->log, PC_LOG_ERR, "out of memory");
+			return MOSQ_ERR_NOMEM;
+		}
+		for (int i = 0; i < opt_count; i++) {
+			kvs[i].key = opts[i].key;
+			kvs[i].value = opts[i].value;
+		}
+	}
+	rc = pc_opts_parse(defs, ndefs, kvs, (size_t)(opt_count > 0 ? opt_count : 0), conf,
+	                   "plugin_opt_", err, sizeof err);
+	free(kvs);
+	if (rc == PC_ERR_NOMEM) {
+		pc_log(&p->log, PC_LOG_ERR, "out of memory");
+		return MOSQ_ERR_NOMEM;
+	}
+	if (rc != PC_OK) {
+		pc_log(&p->log, PC_LOG_ERR, "%s", err);
+		return MOSQ_ERR_INVAL;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+int pb_options_check_backoff(struct pb_plugin *p, const struct pb_backend_opts *o)
+{
+	if (o->reconnect_min_ms > o->reconnect_max_ms) {
+		pc_log(
+		    &p->log, PC_LOG_ERR,
+		    "plugin_opt_reconnect_min (%lld ms) is greater than plugin_opt_reconnect_max "
+		    "(%lld ms)",
+		    (long long)o->reconnect_min_ms, (long long)o->reconnect_max_ms);
+		return MOSQ_ERR_INVAL;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+int pb_callbacks_register(struct pb_plugin *p, const struct pb_callback *table, size_t n,
+                          void *userdata)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = mosquitto_callback_register(p->pid, table[i].event, table[i].fn, NULL,
+		                                     userdata);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			pc_log(&p->log, PC_LOG_ERR, "cannot register callback for event %d: %s%s",
+			       table[i].event, mosquitto_strerror(rc),
+			       rc == MOSQ_ERR_ALREADY_EXISTS ? " (is the plugin loaded twice?)"
+			                                     : "");
+			pb_callbacks_unregister(p, table, i);
+			return rc;
+		}
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+void pb_callbacks_unregister(struct pb_plugin *p, const struct pb_callback *table, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mosquitto_callback_unregister(p->pid, table[i].event, table[i].fn, NULL);
+}
+
+int pb_backend_start(struct pb_plugin *p, struct pb_backend *b, const struct pc_backend_ops *ops,
+                     void *conn, const struct pb_backend_opts *o, const char *thread_name)
+{
+	struct pc_supervisor_config cfg = {
+	    .check_interval_ms = o->check_interval_ms,
+	    .backoff_min_ms = o->reconnect_min_ms,
+	    .backoff_max_ms = o->reconnect_max_ms,
+	    .thread_name = thread_name,
+	};
+	char err[256];
+
+	b->kind = ops->kind;
+	b->published = -1;
+	b->sup = pc_supervisor_start(ops, conn, &cfg, &p->log, err, sizeof err);
+	if (!b->sup) {
+		pc_log(&p->log, PC_LOG_ERR, "%s", err);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	pc_log(&p->log, PC_LOG_INFO, "connecting to %s at %s", ops->kind, ops->describe(conn));
+	return MOSQ_ERR_SUCCESS;
+}
+
+void pb_backend_stop(struct pb_backend *b)
+{
+	pc_supervisor_stop(b->sup);
+	b->sup = NULL;
+}
+
+void pb_backend_publish_state(struct pb_plugin *p, struct pb_backend *b)
+{
+	char topic[128];
+	const char *text;
+	void *payload;
+	int state;
+	size_t len;
+
+	if (!b->sup)
+		return;
+	state = (int)pc_supervisor_state(b->sup);
+	if (state == b->published)
+		return;
+	text = state == PC_BACKEND_UP ? "up" : "down";
+	len = strlen(text);
+	snprintf(topic, sizeof topic, "$SYS/broker/precis/%s/%s", p->short_name, b->kind);
+	/* The broker frees the payload with its own allocator: mosquitto_malloc. */
+	payload = mosquitto_malloc(len);
+	if (!payload)
+		return;
+	memcpy(payload, text, len);
+	if (mosquitto_broker_publish(NULL, topic, (int)len, payload, 1, true, NULL) !=
+	    MOSQ_ERR_SUCCESS) {
+		mosquitto_free(payload);
+		return;
+	}
+	b->published = state;
+}

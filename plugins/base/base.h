@@ -1,0 +1,191 @@
+/*
+ * base.h - what every precis plugin shares: the glue to Mosquitto 2.0.
+ *
+ *  - Logging: a pc_logger usable from any thread. On the broker thread a
+ *    line goes straight to mosquitto_log_printf; on any other thread it is
+ *    queued and written by the next TICK (mosquitto_* calls are not
+ *    thread-safe, see docs and ../shared notes).
+ *  - Options: struct mosquitto_opt -> pc_opts_parse, with a log line that
+ *    names the bad option and a Mosquitto error that stops the broker.
+ *  - Callbacks: one table drives both register and unregister.
+ *  - Backend state: a retained "up"/"down" on
+ *    $SYS/broker/precis/<plugin>/<backend>, published from TICK whenever
+ *    the supervisor's state changes.
+ *
+ * Everything here runs on the broker thread unless a comment says otherwise.
+ */
+#ifndef PRECIS_PLUGIN_BASE_H
+#define PRECIS_PLUGIN_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+/* mosquitto_broker.h must precede mosquitto_plugin.h on 2.0.11. */
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+
+#include "precis/log.h"
+#include "precis/options.h"
+#include "precis/queue.h"
+#include "precis/supervisor.h"
+
+#define PB_EXPORT __attribute__((visibility("default")))
+
+/* Capacity of the queue of log lines from worker threads. */
+#define PB_LOG_QUEUE_CAP 1024
+
+struct pb_plugin {
+	const char *name;       /* "precis_command": log prefix; static storage */
+	const char *short_name; /* "command": $SYS topic part; static storage */
+	mosquitto_plugin_id_t *pid;
+	struct pc_logger log; /* use from any thread */
+	struct pc_queue *logq;
+	pthread_t broker_thread;
+	uint64_t log_dropped; /* worker lines lost to a full queue (approximate) */
+};
+
+/* A backend the plugin keeps connected, and what was last published about it. */
+struct pb_backend {
+	const char *kind; /* "redis", "mongodb": $SYS topic part; static storage */
+	struct pc_supervisor *sup;
+	int published; /* last state published, -1 = none yet */
+};
+
+struct pb_callback {
+	int event;
+	MOSQ_FUNC_generic_callback fn;
+};
+
+/* Options every backend shares, embedded in each plugin's config struct. */
+struct pb_backend_opts {
+	int64_t connect_timeout_ms;
+	int64_t reconnect_min_ms;
+	int64_t reconnect_max_ms;
+	int64_t check_interval_ms;
+};
+
+/* Table rows for struct pb_backend_opts, placed at member M of config type T. */
+#define PB_BACKEND_OPT_DEFS(T, M)                                                                  \
+	{"connect_timeout",                                                                        \
+	 PC_OPT_DURATION,                                                                          \
+	 offsetof(T, M.connect_timeout_ms),                                                        \
+	 "2s",                                                                                     \
+	 10,                                                                                       \
+	 600000,                                                                                   \
+	 NULL,                                                                                     \
+	 "timeout for connecting to the backend and for each round trip"},                         \
+	    {"reconnect_min",                                                                      \
+	     PC_OPT_DURATION,                                                                      \
+	     offsetof(T, M.reconnect_min_ms),                                                      \
+	     "100ms",                                                                              \
+	     1,                                                                                    \
+	     3600000,                                                                              \
+	     NULL,                                                                                 \
+	     "first retry delay after the backend fails (doubles per failure)"},                   \
+	    {"reconnect_max",                                                                      \
+	     PC_OPT_DURATION,                                                                      \
+	     offsetof(T, M.reconnect_max_ms),                                                      \
+	     "30s",                                                                                \
+	     1,                                                                                    \
+	     3600000,                                                                              \
+	     NULL,                                                                                 \
+	     "longest retry delay"},                                                               \
+	{                                                                                          \
+		"check_interval", PC_OPT_DURATION, offsetof(T, M.check_interval_ms), "5s", 100,    \
+		    3600000, NULL, "how often a connected backend is pinged"                       \
+	}
+
+/* MongoDB options shared by the plugins that use MongoDB. */
+struct pb_mongo_opts {
+	char *uri;
+	char *db;
+};
+
+/* Table rows for struct pb_mongo_opts at member M of config type T. */
+#define PB_MONGO_OPT_DEFS(T, M)                                                                    \
+	{"mongo_uri", PC_OPT_STRING, offsetof(T, M.uri),         "mongodb://127.0.0.1:27017", 1,   \
+	 4096,        NULL,          "MongoDB connection string"},                                 \
+	{                                                                                          \
+		"mongo_db", PC_OPT_STRING, offsetof(T, M.db), "precis", 1, 63, NULL,               \
+		    "MongoDB database holding the precis collections"                              \
+	}
+
+/*
+ * pb_plugin_version - the body of mosquitto_plugin_version: 5 when the
+ * broker offers plugin API v5, else -1.
+ */
+int pb_plugin_version(int supported_version_count, const int *supported_versions);
+
+/*
+ * pb_plugin_init - set up logging for plugin p (name and short_name are
+ * static strings). Call first in mosquitto_plugin_init, on the broker
+ * thread. Returns MOSQ_ERR_SUCCESS or MOSQ_ERR_NOMEM (logged).
+ */
+int pb_plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
+                   const char *short_name);
+
+/* pb_plugin_cleanup - write any queued log lines and free the queue. Broker thread. */
+void pb_plugin_cleanup(struct pb_plugin *p);
+
+/*
+ * pb_tick - write log lines queued by workers. Call from the plugin's TICK;
+ * costs one relaxed atomic load when nothing is queued.
+ */
+void pb_tick(struct pb_plugin *p);
+
+/*
+ * pb_options_parse - parse the plugin's options into conf with pc_opts_parse.
+ * On error logs "<name>: <message>" at error level and returns
+ * MOSQ_ERR_INVAL, which makes Mosquitto refuse to start.
+ */
+int pb_options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t ndefs,
+                     const struct mosquitto_opt *opts, int opt_count, void *conf);
+
+/* pb_options_check_backoff - reconnect_min <= reconnect_max, else logged MOSQ_ERR_INVAL. */
+int pb_options_check_backoff(struct pb_plugin *p, const struct pb_backend_opts *o);
+
+/*
+ * pb_callbacks_register - register every row of table with userdata. On a
+ * failure, unregisters what was registered, logs, and returns the error.
+ */
+int pb_callbacks_register(struct pb_plugin *p, const struct pb_callback *table, size_t n,
+                          void *userdata);
+
+/* pb_callbacks_unregister - unregister every row of table (errors ignored). */
+void pb_callbacks_unregister(struct pb_plugin *p, const struct pb_callback *table, size_t n);
+
+/*
+ * pb_backend_start - start a supervisor for conn with ops and options o.
+ * The backend's first connect happens on the supervisor thread, so a
+ * backend that is down does not delay the broker's start. Returns
+ * MOSQ_ERR_SUCCESS or MOSQ_ERR_UNKNOWN (logged).
+ */
+int pb_backend_start(struct pb_plugin *p, struct pb_backend *b, const struct pc_backend_ops *ops,
+                     void *conn, const struct pb_backend_opts *o, const char *thread_name);
+
+struct pc_mongo_conn;
+
+/*
+ * pb_mongo_start - validate o into conn (pc_mongo_conn_init; a bad URI is
+ * logged naming plugin_opt_mongo_uri) and start its supervisor. conn must
+ * outlive the backend. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_INVAL or
+ * MOSQ_ERR_UNKNOWN, logged. Release conn with pc_mongo_conn_cleanup after
+ * pb_backend_stop, also on failure.
+ */
+int pb_mongo_start(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_conn *conn,
+                   const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
+                   const char *thread_name);
+
+/* pb_backend_stop - stop and join the supervisor (NULL-safe), then publish nothing more. */
+void pb_backend_stop(struct pb_backend *b);
+
+/*
+ * pb_backend_publish_state - from TICK: if the backend's state changed since
+ * the last call, publish it retained on $SYS/broker/precis/<short>/<kind>.
+ */
+void pb_backend_publish_state(struct pb_plugin *p, struct pb_backend *b);
+
+#endif

@@ -181,26 +181,18 @@ void pb_callbacks_unregister(struct pb_plugin *p, const struct pb_callback *tabl
 		mosquitto_callback_unregister(p->pid, table[i].event, table[i].fn, NULL);
 }
 
-int pb_backend_start(struct pb_plugin *p, struct pb_backend *b, const struct pc_backend_ops *ops,
-                     void *conn, const struct pb_backend_opts *o, const char *thread_name)
+void pb_backend_init(struct pb_backend *b, const struct pc_backend_ops *ops, void *conn,
+                     const struct pb_backend_opts *o, const char *thread_name)
 {
-	struct pc_supervisor_config cfg = {
-	    .check_interval_ms = o->check_interval_ms,
-	    .backoff_min_ms = o->reconnect_min_ms,
-	    .backoff_max_ms = o->reconnect_max_ms,
-	    .thread_name = thread_name,
-	};
-	char err[256];
-
+	memset(b, 0, sizeof *b);
 	b->kind = ops->kind;
+	b->ops = ops;
+	b->conn = conn;
+	b->cfg.check_interval_ms = o->check_interval_ms;
+	b->cfg.backoff_min_ms = o->reconnect_min_ms;
+	b->cfg.backoff_max_ms = o->reconnect_max_ms;
+	b->cfg.thread_name = thread_name;
 	b->published = -1;
-	b->sup = pc_supervisor_start(ops, conn, &cfg, &p->log, err, sizeof err);
-	if (!b->sup) {
-		pc_log(&p->log, PC_LOG_ERR, "%s", err);
-		return MOSQ_ERR_UNKNOWN;
-	}
-	pc_log(&p->log, PC_LOG_INFO, "connecting to %s at %s", ops->kind, ops->describe(conn));
-	return MOSQ_ERR_SUCCESS;
 }
 
 void pb_backend_stop(struct pb_backend *b)
@@ -209,21 +201,13 @@ void pb_backend_stop(struct pb_backend *b)
 	b->sup = NULL;
 }
 
-void pb_backend_publish_state(struct pb_plugin *p, struct pb_backend *b)
+static void publish_state(struct pb_plugin *p, struct pb_backend *b, int state)
 {
 	char topic[128];
-	const char *text;
+	const char *text = state == PC_BACKEND_UP ? "up" : "down";
+	size_t len = strlen(text);
 	void *payload;
-	int state;
-	size_t len;
 
-	if (!b->sup)
-		return;
-	state = (int)pc_supervisor_state(b->sup);
-	if (state == b->published)
-		return;
-	text = state == PC_BACKEND_UP ? "up" : "down";
-	len = strlen(text);
 	snprintf(topic, sizeof topic, "$SYS/broker/precis/%s/%s", p->short_name, b->kind);
 	/* The broker frees the payload with its own allocator: mosquitto_malloc. */
 	payload = mosquitto_malloc(len);
@@ -236,4 +220,24 @@ void pb_backend_publish_state(struct pb_plugin *p, struct pb_backend *b)
 		return;
 	}
 	b->published = state;
+}
+
+void pb_backend_tick(struct pb_plugin *p, struct pb_backend *b)
+{
+	char err[256];
+	int state;
+
+	if (!b->started) {
+		b->started = true;
+		pc_log(&p->log, PC_LOG_INFO, "connecting to %s at %s", b->kind,
+		       b->ops->describe(b->conn));
+		b->sup = pc_supervisor_start(b->ops, b->conn, &b->cfg, &p->log, err, sizeof err);
+		if (!b->sup)
+			pc_log(&p->log, PC_LOG_ERR, "%s", err);
+	}
+	if (!b->sup)
+		return;
+	state = (int)pc_supervisor_state(b->sup);
+	if (state != b->published)
+		publish_state(p, b, state);
 }

@@ -8,9 +8,9 @@
  *  - Options: struct mosquitto_opt -> pc_opts_parse, with a log line that
  *    names the bad option and a Mosquitto error that stops the broker.
  *  - Callbacks: one table drives both register and unregister.
- *  - Backend state: a retained "up"/"down" on
- *    $SYS/broker/precis/<plugin>/<backend>, published from TICK whenever
- *    the supervisor's state changes.
+ *  - Backends: a supervisor thread per backend, started on the first TICK,
+ *    and a retained "up"/"down" on $SYS/broker/precis/<plugin>/<backend>
+ *    published from TICK whenever its state changes.
  *
  * Everything here runs on the broker thread unless a comment says otherwise.
  */
@@ -47,9 +47,19 @@ struct pb_plugin {
 	uint64_t log_dropped; /* worker lines lost to a full queue (approximate) */
 };
 
-/* A backend the plugin keeps connected, and what was last published about it. */
+/*
+ * A backend the plugin keeps connected, and what was last published about
+ * it. Its supervisor thread starts on the first TICK, not in init: when a
+ * later plugin's init fails, Mosquitto 2.0 exits without calling the
+ * cleanup of the plugins already loaded, and a thread still talking to its
+ * backend would then race the process's exit handlers.
+ */
 struct pb_backend {
 	const char *kind; /* "redis", "mongodb": $SYS topic part; static storage */
+	const struct pc_backend_ops *ops;
+	void *conn;
+	struct pc_supervisor_config cfg;
+	bool started;
 	struct pc_supervisor *sup;
 	int published; /* last state published, -1 = none yet */
 };
@@ -68,35 +78,17 @@ struct pb_backend_opts {
 };
 
 /* Table rows for struct pb_backend_opts, placed at member M of config type T. */
-#define PB_BACKEND_OPT_DEFS(T, M)                                                                  \
-	{"connect_timeout",                                                                        \
-	 PC_OPT_DURATION,                                                                          \
-	 offsetof(T, M.connect_timeout_ms),                                                        \
-	 "2s",                                                                                     \
-	 10,                                                                                       \
-	 600000,                                                                                   \
-	 NULL,                                                                                     \
-	 "timeout for connecting to the backend and for each round trip"},                         \
-	    {"reconnect_min",                                                                      \
-	     PC_OPT_DURATION,                                                                      \
-	     offsetof(T, M.reconnect_min_ms),                                                      \
-	     "100ms",                                                                              \
-	     1,                                                                                    \
-	     3600000,                                                                              \
-	     NULL,                                                                                 \
-	     "first retry delay after the backend fails (doubles per failure)"},                   \
-	    {"reconnect_max",                                                                      \
-	     PC_OPT_DURATION,                                                                      \
-	     offsetof(T, M.reconnect_max_ms),                                                      \
-	     "30s",                                                                                \
-	     1,                                                                                    \
-	     3600000,                                                                              \
-	     NULL,                                                                                 \
-	     "longest retry delay"},                                                               \
-	{                                                                                          \
-		"check_interval", PC_OPT_DURATION, offsetof(T, M.check_interval_ms), "5s", 100,    \
-		    3600000, NULL, "how often a connected backend is pinged"                       \
-	}
+// clang-format off
+#define PB_BACKEND_OPT_DEFS(T, M) \
+	{"connect_timeout", PC_OPT_DURATION, offsetof(T, M.connect_timeout_ms), "2s", 10, 600000, \
+	 NULL, "timeout for connecting to the backend and for each round trip"}, \
+	{"reconnect_min", PC_OPT_DURATION, offsetof(T, M.reconnect_min_ms), "100ms", 1, 3600000, \
+	 NULL, "first retry delay after the backend fails (doubles per failure)"}, \
+	{"reconnect_max", PC_OPT_DURATION, offsetof(T, M.reconnect_max_ms), "30s", 1, 3600000, \
+	 NULL, "longest retry delay"}, \
+	{"check_interval", PC_OPT_DURATION, offsetof(T, M.check_interval_ms), "5s", 100, 3600000, \
+	 NULL, "how often a connected backend is pinged"}
+// clang-format on
 
 /* MongoDB options shared by the plugins that use MongoDB. */
 struct pb_mongo_opts {
@@ -105,13 +97,13 @@ struct pb_mongo_opts {
 };
 
 /* Table rows for struct pb_mongo_opts at member M of config type T. */
-#define PB_MONGO_OPT_DEFS(T, M)                                                                    \
-	{"mongo_uri", PC_OPT_STRING, offsetof(T, M.uri),         "mongodb://127.0.0.1:27017", 1,   \
-	 4096,        NULL,          "MongoDB connection string"},                                 \
-	{                                                                                          \
-		"mongo_db", PC_OPT_STRING, offsetof(T, M.db), "precis", 1, 63, NULL,               \
-		    "MongoDB database holding the precis collections"                              \
-	}
+// clang-format off
+#define PB_MONGO_OPT_DEFS(T, M) \
+	{"mongo_uri", PC_OPT_STRING, offsetof(T, M.uri), "mongodb://127.0.0.1:27017", 1, 4096, \
+	 NULL, "MongoDB connection string"}, \
+	{"mongo_db", PC_OPT_STRING, offsetof(T, M.db), "precis", 1, 63, \
+	 NULL, "MongoDB database holding the precis collections"}
+// clang-format on
 
 /*
  * pb_plugin_version - the body of mosquitto_plugin_version: 5 when the
@@ -158,34 +150,35 @@ int pb_callbacks_register(struct pb_plugin *p, const struct pb_callback *table, 
 void pb_callbacks_unregister(struct pb_plugin *p, const struct pb_callback *table, size_t n);
 
 /*
- * pb_backend_start - start a supervisor for conn with ops and options o.
- * The backend's first connect happens on the supervisor thread, so a
- * backend that is down does not delay the broker's start. Returns
- * MOSQ_ERR_SUCCESS or MOSQ_ERR_UNKNOWN (logged).
+ * pb_backend_init - describe the backend b will keep connected: conn
+ * through ops, with options o. Nothing starts yet (see struct pb_backend);
+ * pb_backend_tick starts it. conn must outlive the backend.
  */
-int pb_backend_start(struct pb_plugin *p, struct pb_backend *b, const struct pc_backend_ops *ops,
-                     void *conn, const struct pb_backend_opts *o, const char *thread_name);
+void pb_backend_init(struct pb_backend *b, const struct pc_backend_ops *ops, void *conn,
+                     const struct pb_backend_opts *o, const char *thread_name);
 
 struct pc_mongo_conn;
 
 /*
- * pb_mongo_start - validate o into conn (pc_mongo_conn_init; a bad URI is
- * logged naming plugin_opt_mongo_uri) and start its supervisor. conn must
- * outlive the backend. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_INVAL or
- * MOSQ_ERR_UNKNOWN, logged. Release conn with pc_mongo_conn_cleanup after
- * pb_backend_stop, also on failure.
+ * pb_mongo_init - validate o into conn (pc_mongo_conn_init; a bad URI is
+ * logged naming plugin_opt_mongo_uri) and pb_backend_init b for it. conn
+ * must outlive the backend. Returns MOSQ_ERR_SUCCESS or MOSQ_ERR_INVAL,
+ * logged. Release conn with pc_mongo_conn_cleanup after pb_backend_stop,
+ * also on failure.
  */
-int pb_mongo_start(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_conn *conn,
-                   const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
-                   const char *thread_name);
+int pb_mongo_init(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_conn *conn,
+                  const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
+                  const char *thread_name);
 
-/* pb_backend_stop - stop and join the supervisor (NULL-safe), then publish nothing more. */
+/* pb_backend_stop - stop and join the supervisor if it runs. */
 void pb_backend_stop(struct pb_backend *b);
 
 /*
- * pb_backend_publish_state - from TICK: if the backend's state changed since
- * the last call, publish it retained on $SYS/broker/precis/<short>/<kind>.
+ * pb_backend_tick - from TICK: start the supervisor on the first call;
+ * afterwards, when the backend's state changed since the last call,
+ * publish it retained on $SYS/broker/precis/<short>/<kind> ("up"/"down").
+ * Costs one atomic load when nothing changed.
  */
-void pb_backend_publish_state(struct pb_plugin *p, struct pb_backend *b);
+void pb_backend_tick(struct pb_plugin *p, struct pb_backend *b);
 
 #endif

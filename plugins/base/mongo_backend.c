@@ -1,5 +1,5 @@
 /*
- * mongo_backend.c - pb_mongo_start: MongoDB options to a supervised client.
+ * mongo_backend.c - pb_mongo_init: MongoDB options to a backend ready to supervise.
  *
  * Kept apart from base.c so that plugins without MongoDB (precis_command)
  * do not link libmongoc.
@@ -8,9 +8,9 @@
 #include "precis/error.h"
 #include "precis/mongo_conn.h"
 
-int pb_mongo_start(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_conn *conn,
-                   const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
-                   const char *thread_name)
+int pb_mongo_init(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_conn *conn,
+                  const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
+                  const char *thread_name)
 {
 	char err[512];
 
@@ -20,5 +20,6 @@ int pb_mongo_start(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_co
 		pc_log(&p->log, PC_LOG_ERR, "plugin_opt_mongo_uri / plugin_opt_mongo_db: %s", err);
 		return MOSQ_ERR_INVAL;
 	}
-	return pb_backend_start(p, b, &pc_mongo_backend_ops, conn, bo, thread_name);
+	pb_backend_init(b, &pc_mongo_backend_ops, conn, bo, thread_name);
+	return MOSQ_ERR_SUCCESS;
 }

@@ -1,10 +1,11 @@
 /*
  * plugin.c - precis_command.so entry points: version, init, cleanup.
  *
- * Glue only: parse plugin_opt_* through the option table, start the Redis
- * supervisor (its first connect runs off the broker thread, so a Redis
- * that is down is logged and retried while the broker serves clients),
- * and register the callbacks from one table. All state lives in
+ * Glue only: parse plugin_opt_* through the option table, prepare the
+ * Redis backend (its supervisor thread starts on the first TICK and
+ * connects off the broker thread, so a Redis that is down is logged and
+ * retried while the broker serves clients), and register the callbacks
+ * from one table. All state lives in
  * struct command__data, passed to Mosquitto as userdata.
  */
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static int command__on_tick(int event, void *event_data, void *userdata)
 	struct command__data *d = userdata;
 
 	pb_tick(&d->base);
-	pb_backend_publish_state(&d->base, &d->redis_backend);
+	pb_backend_tick(&d->base, &d->redis_backend);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -84,10 +85,8 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		rc = MOSQ_ERR_INVAL;
 		goto fail;
 	}
-	rc = pb_backend_start(&d->base, &d->redis_backend, &pc_redis_backend_ops, &d->redis,
-	                      &d->conf.backend, "precis-cmd-redis");
-	if (rc != MOSQ_ERR_SUCCESS)
-		goto fail;
+	pb_backend_init(&d->redis_backend, &pc_redis_backend_ops, &d->redis, &d->conf.backend,
+	                "precis-cmd-redis");
 	rc = pb_callbacks_register(&d->base, command_callbacks,
 	                           sizeof command_callbacks / sizeof command_callbacks[0], d);
 	if (rc != MOSQ_ERR_SUCCESS)

@@ -1,10 +1,11 @@
 /*
  * plugin.c - precis_store.so entry points: version, init, cleanup.
  *
- * Glue only: parse plugin_opt_* through the option table, start the
- * MongoDB supervisor (its first connect runs off the broker thread, so a
- * MongoDB that is down is logged and retried while the broker serves
- * clients), and register the callbacks from one table. All state lives in
+ * Glue only: parse plugin_opt_* through the option table, prepare the
+ * MongoDB backend (its supervisor thread starts on the first TICK and
+ * connects off the broker thread, so a MongoDB that is down is logged and
+ * retried while the broker serves clients), and register the callbacks
+ * from one table. All state lives in
  * struct store__data, passed to Mosquitto as userdata.
  */
 #include <stdlib.h>
@@ -21,7 +22,7 @@ static int store__on_tick(int event, void *event_data, void *userdata)
 	struct store__data *d = userdata;
 
 	pb_tick(&d->base);
-	pb_backend_publish_state(&d->base, &d->mongo_backend);
+	pb_backend_tick(&d->base, &d->mongo_backend);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -63,8 +64,8 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	rc = pb_options_check_backoff(&d->base, &d->conf.backend);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
-	rc = pb_mongo_start(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo,
-	                    &d->conf.backend, "precis-sto-mongo");
+	rc = pb_mongo_init(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo, &d->conf.backend,
+	                   "precis-sto-mongo");
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	rc = pb_callbacks_register(&d->base, store_callbacks,

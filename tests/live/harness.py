@@ -27,6 +27,34 @@ BUILD = os.environ.get("PRECIS_BUILD", os.path.join(TOP, "build"))
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
+def sanitizers():
+    """The PRECIS_SANITIZE value of the build under test ("" for none)."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("PRECIS_SANITIZE:"):
+                    value = line.split("=", 1)[1].strip()
+                    return "address,undefined" if value == "ON" else value
+    except FileNotFoundError:
+        pass
+    return ""
+
+
+def sanitizer_preload():
+    """LD_PRELOAD value that lets the stock mosquitto load sanitized plugins."""
+    libs = []
+    for san, lib in (("address", "libasan.so"), ("undefined", "libubsan.so")):
+        if san in sanitizers():
+            path = subprocess.run(["gcc", "-print-file-name=" + lib], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            libs.append(os.path.realpath(path))
+    return ":".join(libs)
+
+
+# What a sanitizer prints when it finds something, in the broker's log.
+SANITIZER_REPORT = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -60,6 +88,12 @@ class Services:
             "PRECIS_REDIS_PORT": str(self.ports["redis"]),
             "PRECIS_MONGO_PORT": str(self.ports["mongo"]),
         })
+        preload = sanitizer_preload()
+        if preload:
+            self.env["PRECIS_MOSQUITTO_PRELOAD"] = preload
+            # The broker itself is not instrumented; report our errors, not its leaks.
+            self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
 
     def run(self, *args, check=True, timeout=120):
         """Run scripts/services with this set's environment; returns CompletedProcess."""
@@ -95,9 +129,19 @@ class Services:
     def mongo_uri(self):
         return os.environ.get("MONGO_URI") or "mongodb://127.0.0.1:%d/" % self.ports["mongo"]
 
+    def sanitizer_findings(self):
+        """Sanitizer reports in the broker log (empty when clean)."""
+        log = self.log("mosquitto")
+        return [line for line in log.splitlines() if any(r in line for r in SANITIZER_REPORT)]
+
     def cleanup(self):
+        """Stop the services; raise if a sanitizer reported anything."""
         self.stop()
+        findings = self.sanitizer_findings()
+        log = self.log("mosquitto")
         shutil.rmtree(self.var, ignore_errors=True)
+        if findings:
+            raise AssertionError("sanitizer reports in the broker log:\n" + log[-6000:])
 
 
 class LiveTestCase(unittest.TestCase):
@@ -155,12 +199,20 @@ class LiveTestCase(unittest.TestCase):
 
     def run_broker_with(self, conf_text, timeout=15):
         """Run mosquitto in the foreground with conf_text; returns
-        (exit code or None if still running at timeout, output)."""
+        (exit code or None if still running at timeout, output). Fails on
+        any sanitizer report except leaks: a broker that refuses to start
+        leaves through Mosquitto's own error path, which frees neither its
+        configuration nor the plugins that initialised before the failure."""
         path = os.path.join(self.services.var, "test-%d.conf" % time.monotonic_ns())
         with open(path, "w") as f:
             f.write(conf_text)
+        env = dict(self.services.env)
+        if env.get("PRECIS_MOSQUITTO_PRELOAD"):
+            env["LD_PRELOAD"] = env["PRECIS_MOSQUITTO_PRELOAD"]
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
         p = subprocess.Popen([MOSQUITTO, "-c", path], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, env=env)
+        out = None
         try:
             out, _ = p.communicate(timeout=timeout)
             return p.returncode, out
@@ -168,3 +220,6 @@ class LiveTestCase(unittest.TestCase):
             p.terminate()
             out, _ = p.communicate(timeout=10)
             return None, out
+        finally:
+            if any(r in (out or "") for r in SANITIZER_REPORT):
+                raise AssertionError("sanitizer report from mosquitto:\n" + out[-6000:])

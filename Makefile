@@ -5,9 +5,11 @@
 #
 #   make build       configure and build into $(BUILD)
 #   make unit        unit tests only          make live   live tests only
-#   make asan        build with ASan+UBSan into build-asan and run the unit tests
+#   make asan        build with ASan+UBSan into build-asan; run unit and live tests
+#                    (the live broker loads the sanitized plugins)
 #   make valgrind    run the unit tests under valgrind
 #   make format      clang-format every C file; make format-check verifies
+#   make bench       run the benchmarks (ratios against a baseline in the same run)
 #   make demo-stop   stop what make demo started
 #   make clean       remove build trees (not var/ or .deps/)
 #
@@ -19,7 +21,7 @@ PRECIS_WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind \
+.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind bench \
 	format format-check clean
 
 all: build
@@ -49,11 +51,15 @@ demo: build
 demo-stop:
 	@scripts/services stop
 
+bench: build
+	@bench/broker-overhead
+
 asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \
 		-DPRECIS_SANITIZE=address,undefined $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit -j $(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L live
 
 valgrind: build
 	@scripts/valgrind-unit $(BUILD)

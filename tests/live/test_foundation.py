@@ -4,6 +4,7 @@ the option, backends that are down are retried, and scripts/services
 refuses taken ports and stops only its own processes."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import unittest
 import pymongo
 import redis
 
-from harness import BUILD, SERVICES, LiveTestCase, Services, free_port, wait_for
+from harness import BUILD, SERVICES, TOP, LiveTestCase, Services, free_port, wait_for
 
 PLUGINS = ("precis_auth", "precis_command", "precis_store")
 UP = {
@@ -145,6 +146,39 @@ class TestBadOptions(LiveTestCase):
         code, out = self.run_broker_with(on_port(conf, free_port()), timeout=3)
         self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
         self.assertIn("precis_command: loaded", out)
+
+
+class TestReferenceConf(LiveTestCase):
+    """docker/mosquitto.conf, with every commented option enabled, loads
+    the plugins and connects them (paths and hosts pointed at the test)."""
+
+    START = ("redis", "mongo")
+
+    def test_reference_conf_loads_with_all_options(self):
+        with open(os.path.join(TOP, "docker", "mosquitto.conf")) as f:
+            conf = f.read()
+        enabled = re.findall(r"(?m)^#(plugin_opt_\S+ \S+)$", conf)
+        self.assertGreaterEqual(len(enabled), 15, "expected the commented defaults")
+        conf = re.sub(r"(?m)^#(plugin_opt_\S+ \S+)$", r"\1", conf)
+        data = os.path.join(self.services.var, "refconf")
+        os.makedirs(data)
+        if os.getuid() == 0:
+            shutil.chown(data, user="mosquitto")
+        port = free_port()
+        conf = (conf.replace("/usr/lib/precis/", os.path.join(BUILD, "plugins") + "/")
+                .replace("mongodb://mongo:27017", self.services.mongo_uri())
+                .replace("plugin_opt_redis_host redis", "plugin_opt_redis_host 127.0.0.1")
+                .replace("plugin_opt_redis_port 6379",
+                         "plugin_opt_redis_port %d" % self.services.ports["redis"])
+                .replace("listener 1883 0.0.0.0", "listener %d 127.0.0.1" % port)
+                .replace("persistence_location /mosquitto/data/",
+                         "persistence_location %s/" % data))
+        code, out = self.run_broker_with(conf, timeout=4)
+        self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
+        for p in PLUGINS:
+            self.assertIn("%s: loaded" % p, out)
+        self.assertIn("precis_command: connected to redis", out)
+        self.assertEqual(out.count("connected to mongodb"), 2, out)
 
 
 class TestBackendDownAtStart(LiveTestCase):

@@ -68,8 +68,8 @@ int pb_plugin_version(int supported_version_count, const int *supported_versions
 	return -1;
 }
 
-int pb_plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
-                   const char *short_name)
+static int plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
+                       const char *short_name)
 {
 	memset(p, 0, sizeof *p);
 	p->name = name;
@@ -112,8 +112,8 @@ void pb_plugin_cleanup(struct pb_plugin *p)
 	p->logq = NULL;
 }
 
-int pb_options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t ndefs,
-                     const struct mosquitto_opt *opts, int opt_count, void *conf)
+static int options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t ndefs,
+                         const struct mosquitto_opt *opts, int opt_count, void *conf)
 {
 	struct pc_kv *kvs = NULL;
 	char err[512];
@@ -144,7 +144,7 @@ int pb_options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t 
 	return MOSQ_ERR_SUCCESS;
 }
 
-int pb_options_check_backoff(struct pb_plugin *p, const struct pb_backend_opts *o)
+static int check_backoff(struct pb_plugin *p, const struct pb_backend_opts *o)
 {
 	if (o->reconnect_min_ms > o->reconnect_max_ms) {
 		pc_log(
@@ -155,6 +155,20 @@ int pb_options_check_backoff(struct pb_plugin *p, const struct pb_backend_opts *
 		return MOSQ_ERR_INVAL;
 	}
 	return MOSQ_ERR_SUCCESS;
+}
+
+int pb_plugin_setup(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
+                    const char *short_name, const struct pc_opt_def *defs, size_t ndefs,
+                    const struct mosquitto_opt *opts, int opt_count, void *conf,
+                    const struct pb_backend_opts *bo)
+{
+	int rc = plugin_init(p, pid, name, short_name);
+
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = options_parse(p, defs, ndefs, opts, opt_count, conf);
+	if (rc == MOSQ_ERR_SUCCESS && bo)
+		rc = check_backoff(p, bo);
+	return rc;
 }
 
 int pb_callbacks_register(struct pb_plugin *p, const struct pb_callback *table, size_t n,

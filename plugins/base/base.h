@@ -111,14 +111,6 @@ struct pb_mongo_opts {
  */
 int pb_plugin_version(int supported_version_count, const int *supported_versions);
 
-/*
- * pb_plugin_init - set up logging for plugin p (name and short_name are
- * static strings). Call first in mosquitto_plugin_init, on the broker
- * thread. Returns MOSQ_ERR_SUCCESS or MOSQ_ERR_NOMEM (logged).
- */
-int pb_plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
-                   const char *short_name);
-
 /* pb_plugin_cleanup - write any queued log lines and free the queue. Broker thread. */
 void pb_plugin_cleanup(struct pb_plugin *p);
 
@@ -129,15 +121,18 @@ void pb_plugin_cleanup(struct pb_plugin *p);
 void pb_tick(struct pb_plugin *p);
 
 /*
- * pb_options_parse - parse the plugin's options into conf with pc_opts_parse.
- * On error logs "<name>: <message>" at error level and returns
- * MOSQ_ERR_INVAL, which makes Mosquitto refuse to start.
+ * pb_plugin_setup - the common start of mosquitto_plugin_init: set up
+ * logging for p (name, e.g. "precis_command", and short_name, e.g.
+ * "command", are static strings), then parse the options into conf with the table defs
+ * (pc_opts_parse), then check that bo (conf's backend options, NULL if none) has reconnect_min <=
+ * reconnect_max. Errors are logged naming the option; the return value is
+ * MOSQ_ERR_SUCCESS, MOSQ_ERR_INVAL (Mosquitto then refuses to start) or
+ * MOSQ_ERR_NOMEM. Call pb_plugin_cleanup and pc_opts_free either way.
  */
-int pb_options_parse(struct pb_plugin *p, const struct pc_opt_def *defs, size_t ndefs,
-                     const struct mosquitto_opt *opts, int opt_count, void *conf);
-
-/* pb_options_check_backoff - reconnect_min <= reconnect_max, else logged MOSQ_ERR_INVAL. */
-int pb_options_check_backoff(struct pb_plugin *p, const struct pb_backend_opts *o);
+int pb_plugin_setup(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
+                    const char *short_name, const struct pc_opt_def *defs, size_t ndefs,
+                    const struct mosquitto_opt *opts, int opt_count, void *conf,
+                    const struct pb_backend_opts *bo);
 
 /*
  * pb_callbacks_register - register every row of table with userdata. On a

@@ -67,14 +67,9 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return MOSQ_ERR_NOMEM;
-	rc = pb_plugin_init(&d->base, identifier, "precis_command", "command");
-	if (rc != MOSQ_ERR_SUCCESS)
-		goto fail;
-	rc = pb_options_parse(&d->base, command_opts, sizeof command_opts / sizeof command_opts[0],
-	                      options, option_count, &d->conf);
-	if (rc != MOSQ_ERR_SUCCESS)
-		goto fail;
-	rc = pb_options_check_backoff(&d->base, &d->conf.backend);
+	rc = pb_plugin_setup(&d->base, identifier, "precis_command", "command", command_opts,
+	                     sizeof command_opts / sizeof command_opts[0], options, option_count,
+	                     &d->conf, &d->conf.backend);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	if (pc_redis_conn_init(&d->redis, d->conf.redis_host, (int)d->conf.redis_port,

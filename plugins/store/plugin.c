@@ -54,14 +54,9 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return MOSQ_ERR_NOMEM;
-	rc = pb_plugin_init(&d->base, identifier, "precis_store", "store");
-	if (rc != MOSQ_ERR_SUCCESS)
-		goto fail;
-	rc = pb_options_parse(&d->base, store_opts, sizeof store_opts / sizeof store_opts[0],
-	                      options, option_count, &d->conf);
-	if (rc != MOSQ_ERR_SUCCESS)
-		goto fail;
-	rc = pb_options_check_backoff(&d->base, &d->conf.backend);
+	rc = pb_plugin_setup(&d->base, identifier, "precis_store", "store", store_opts,
+	                     sizeof store_opts / sizeof store_opts[0], options, option_count,
+	                     &d->conf, &d->conf.backend);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	rc = pb_mongo_init(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo, &d->conf.backend,

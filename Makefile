@@ -15,6 +15,8 @@
 #
 # PRECIS_WERROR=ON makes warnings errors (CI sets it).
 
+MAKEFLAGS += --no-print-directory
+
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 PRECIS_WERROR ?= OFF

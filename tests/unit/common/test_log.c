@@ -2,6 +2,9 @@
  * test_log.c - unit tests for common/log.c: level filtering, the
  * "prefix: " format, truncation at PC_LOG_LINE_MAX, level names, and the
  * stderr sink (output format, and one write per line under concurrency).
+ * Lines sent to a sink are caught with test_util's capturing sink, which
+ * keeps more than PC_LOG_LINE_MAX characters and each line's length as
+ * received, so an over-long line would show.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,109 +16,133 @@
 
 #include "cu_run.h"
 #include "precis/log.h"
+#include "test_util.h"
 
-/* A sink that remembers the last line and counts calls. */
-struct capture {
+/*
+ * What the shared capture (test_util) saw last: how many lines its sink
+ * was called with, and the level, text and length of the last one. The
+ * length is the line's as the sink received it, so a line longer than
+ * PC_LOG_LINE_MAX shows; 0 when there was no line.
+ */
+struct seen {
 	int calls;
 	enum pc_log_level level;
-	char line[PC_LOG_LINE_MAX + 64];
-	size_t len;
+	char line[TU_CAPTURE_LINE_MAX + 1];
+	long len;
 };
 
-static void capture_sink(void *userdata, enum pc_log_level level, const char *line)
+static struct seen last_seen(struct tu_capture *c)
 {
-	struct capture *c = userdata;
+	struct seen s = {0};
 
-	c->calls++;
-	c->level = level;
-	c->len = strlen(line);
-	snprintf(c->line, sizeof(c->line), "%s", line);
+	s.calls = tu_capture_received(c);
+	if (s.calls > 0)
+		s.len = tu_capture_get(c, s.calls - 1, &s.level, s.line, sizeof s.line);
+	return s;
 }
 
 static void test_prefix_and_format(void)
 {
-	struct capture c = {0};
-	struct pc_logger log = {capture_sink, &c, PC_LOG_DEBUG, "auth"};
+	struct tu_capture *c = tu_capture_new();
+	struct pc_logger log = {tu_capture_sink, c, PC_LOG_DEBUG, "auth"};
+	struct seen s;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	pc_log(&log, PC_LOG_INFO, "device %s connected (%d)", "d1", 42);
-	CU_ASSERT_EQUAL(c.calls, 1);
-	CU_ASSERT_EQUAL(c.level, PC_LOG_INFO);
-	CU_ASSERT_STRING_EQUAL(c.line, "auth: device d1 connected (42)");
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	CU_ASSERT_EQUAL(s.level, PC_LOG_INFO);
+	CU_ASSERT_STRING_EQUAL(s.line, "auth: device d1 connected (42)");
 
 	log.prefix = NULL;
 	pc_log(&log, PC_LOG_ERR, "plain");
-	CU_ASSERT_EQUAL(c.calls, 2);
-	CU_ASSERT_EQUAL(c.level, PC_LOG_ERR);
-	CU_ASSERT_STRING_EQUAL(c.line, "plain");
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.calls, 2);
+	CU_ASSERT_EQUAL(s.level, PC_LOG_ERR);
+	CU_ASSERT_STRING_EQUAL(s.line, "plain");
 
 	log.prefix = "";
 	pc_log(&log, PC_LOG_NOTICE, "empty prefix");
-	CU_ASSERT_STRING_EQUAL(c.line, "empty prefix");
+	CU_ASSERT_STRING_EQUAL(last_seen(c).line, "empty prefix");
 
 	log.prefix = "p";
 	pc_log(&log, PC_LOG_NOTICE, "%s", "");
-	CU_ASSERT_STRING_EQUAL(c.line, "p: ");
+	CU_ASSERT_STRING_EQUAL(last_seen(c).line, "p: ");
+	tu_capture_free(c);
 }
 
 static void test_min_level(void)
 {
 	static const enum pc_log_level levels[] = {PC_LOG_DEBUG, PC_LOG_INFO, PC_LOG_NOTICE,
 	                                           PC_LOG_WARNING, PC_LOG_ERR};
+	struct tu_capture *c = tu_capture_new();
 	size_t min, lv;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	for (min = 0; min < 5; min++) {
 		for (lv = 0; lv < 5; lv++) {
-			struct capture c = {0};
-			struct pc_logger log = {capture_sink, &c, levels[min], NULL};
+			struct pc_logger log = {tu_capture_sink, c, levels[min], NULL};
+			int before = tu_capture_received(c);
 
 			pc_log(&log, levels[lv], "x");
-			CU_ASSERT_EQUAL(c.calls, lv >= min ? 1 : 0);
+			/* The sink calls made by this pc_log alone. */
+			CU_ASSERT_EQUAL(tu_capture_received(c) - before, lv >= min ? 1 : 0);
 		}
 	}
+	tu_capture_free(c);
 }
 
 static void test_off(void)
 {
-	struct capture c = {0};
-	struct pc_logger log = {NULL, &c, PC_LOG_DEBUG, "p"};
+	struct tu_capture *c = tu_capture_new();
+	struct pc_logger log = {NULL, c, PC_LOG_DEBUG, "p"};
+	struct seen s;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	pc_log(&log, PC_LOG_ERR, "dropped");
 	pc_log(NULL, PC_LOG_ERR, "dropped");
-	CU_ASSERT_EQUAL(c.calls, 0);
-	CU_ASSERT_EQUAL(c.len, 0);
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.calls, 0);
+	CU_ASSERT_EQUAL(s.len, 0);
+	tu_capture_free(c);
 }
 
 static void test_truncation(void)
 {
-	struct capture c = {0};
-	struct pc_logger log = {capture_sink, &c, PC_LOG_DEBUG, "pfx"};
+	struct tu_capture *c = tu_capture_new();
+	struct pc_logger log = {tu_capture_sink, c, PC_LOG_DEBUG, "pfx"};
+	struct seen s;
 	char big[3000];
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 
 	pc_log(&log, PC_LOG_INFO, "%s", big);
-	CU_ASSERT_EQUAL(c.len, PC_LOG_LINE_MAX);
-	CU_ASSERT_NSTRING_EQUAL(c.line, "pfx: aaaa", 9);
-	CU_ASSERT_EQUAL(c.line[PC_LOG_LINE_MAX - 1], 'a');
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.len, PC_LOG_LINE_MAX);
+	CU_ASSERT_NSTRING_EQUAL(s.line, "pfx: aaaa", 9);
+	CU_ASSERT_EQUAL(s.line[PC_LOG_LINE_MAX - 1], 'a');
 
 	/* Exactly PC_LOG_LINE_MAX fits whole. */
 	big[PC_LOG_LINE_MAX - 5] = '\0';
 	pc_log(&log, PC_LOG_INFO, "%s", big);
-	CU_ASSERT_EQUAL(c.len, PC_LOG_LINE_MAX);
+	CU_ASSERT_EQUAL(last_seen(c).len, PC_LOG_LINE_MAX);
 
 	/* One less than that is not padded. */
 	big[PC_LOG_LINE_MAX - 6] = '\0';
 	pc_log(&log, PC_LOG_INFO, "%s", big);
-	CU_ASSERT_EQUAL(c.len, PC_LOG_LINE_MAX - 1);
+	CU_ASSERT_EQUAL(last_seen(c).len, PC_LOG_LINE_MAX - 1);
 
 	/* A prefix longer than a line is cut too, and the message dropped. */
 	memset(big, 'p', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	log.prefix = big;
 	pc_log(&log, PC_LOG_INFO, "message");
-	CU_ASSERT_EQUAL(c.len, PC_LOG_LINE_MAX);
-	CU_ASSERT_PTR_NULL(strstr(c.line, "message"));
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.len, PC_LOG_LINE_MAX);
+	CU_ASSERT_PTR_NULL(strstr(s.line, "message"));
+	tu_capture_free(c);
 }
 
 static void call_vlog(const struct pc_logger *log, enum pc_log_level level, const char *fmt, ...)
@@ -132,15 +159,19 @@ static void call_vlog(const struct pc_logger *log, enum pc_log_level level, cons
 
 static void test_vlog(void)
 {
-	struct capture c = {0};
-	struct pc_logger log = {capture_sink, &c, PC_LOG_INFO, "store"};
+	struct tu_capture *c = tu_capture_new();
+	struct pc_logger log = {tu_capture_sink, c, PC_LOG_INFO, "store"};
+	struct seen s;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	call_vlog(&log, PC_LOG_WARNING, "%d of %d spooled", 3, 10);
-	CU_ASSERT_EQUAL(c.calls, 1);
-	CU_ASSERT_EQUAL(c.level, PC_LOG_WARNING);
-	CU_ASSERT_STRING_EQUAL(c.line, "store: 3 of 10 spooled");
+	s = last_seen(c);
+	CU_ASSERT_EQUAL(s.calls, 1);
+	CU_ASSERT_EQUAL(s.level, PC_LOG_WARNING);
+	CU_ASSERT_STRING_EQUAL(s.line, "store: 3 of 10 spooled");
 	call_vlog(&log, PC_LOG_DEBUG, "below min");
-	CU_ASSERT_EQUAL(c.calls, 1);
+	CU_ASSERT_EQUAL(last_seen(c).calls, 1);
+	tu_capture_free(c);
 }
 
 static void test_level_names(void)

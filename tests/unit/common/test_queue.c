@@ -9,31 +9,16 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cu_run.h"
 #include "precis/error.h"
 #include "precis/queue.h"
+#include "test_util.h"
 
 /* Items are small integers disguised as pointers (never NULL). */
 #define ITEM(n) ((void *)(uintptr_t)(n))
 #define NUM(p)  ((uintptr_t)(p))
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 static void test_capacity_limits(void)
 {
@@ -148,10 +133,10 @@ static void test_close(void)
 	CU_ASSERT_EQUAL(NUM(pc_queue_pop_wait(q, -1)), 1);
 	CU_ASSERT_EQUAL(NUM(pc_queue_pop(q)), 2);
 	/* Closed and empty: NULL at once, even with an infinite timeout. */
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_PTR_NULL(pc_queue_pop_wait(q, -1));
 	CU_ASSERT_PTR_NULL(pc_queue_pop_wait(q, 5000));
-	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT(tu_now_ms() - t0 < 1000);
 	pc_queue_stats(q, &st);
 	CU_ASSERT_EQUAL(st.pushed, 2);
 	CU_ASSERT_EQUAL(st.overflow, 0); /* refusals after close are not overflow */
@@ -164,22 +149,22 @@ static void test_pop_wait_timeout(void)
 	int64_t t0, dt;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_PTR_NULL(pc_queue_pop_wait(q, 0));
-	CU_ASSERT(now_ms() - t0 < 50);
+	CU_ASSERT(tu_now_ms() - t0 < 50);
 
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_PTR_NULL(pc_queue_pop_wait(q, 150));
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	CU_ASSERT(dt >= 149);
 	CU_ASSERT(dt < 1000);
 
 	/* An item already there is returned without waiting. */
 	CU_ASSERT_EQUAL(pc_queue_push(q, ITEM(7)), PC_OK);
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_EQUAL(NUM(pc_queue_pop_wait(q, 5000)), 7);
 	CU_ASSERT_EQUAL(NUM(pc_queue_pop_wait(q, 0)), 0);
-	CU_ASSERT(now_ms() - t0 < 1000);
+	CU_ASSERT(tu_now_ms() - t0 < 1000);
 	pc_queue_free(q);
 }
 
@@ -193,7 +178,7 @@ static void *delayed_action(void *arg)
 {
 	struct delayed *d = arg;
 
-	sleep_ms(d->delay_ms);
+	tu_sleep_ms(d->delay_ms);
 	if (d->close)
 		pc_queue_close(d->q);
 	else
@@ -211,10 +196,10 @@ static void test_pop_wait_wakeups(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	/* A push wakes a consumer waiting with a long timeout. */
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, delayed_action, &d), 0);
 	p = pc_queue_pop_wait(q, 10000);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	pthread_join(th, NULL);
 	CU_ASSERT_EQUAL(NUM(p), 42);
 	CU_ASSERT(dt >= 90 && dt < 5000);
@@ -227,10 +212,10 @@ static void test_pop_wait_wakeups(void)
 
 	/* A close wakes a consumer waiting forever, which gets NULL. */
 	d.close = 1;
-	t0 = now_ms();
+	t0 = tu_now_ms();
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, delayed_action, &d), 0);
 	p = pc_queue_pop_wait(q, -1);
-	dt = now_ms() - t0;
+	dt = tu_now_ms() - t0;
 	pthread_join(th, NULL);
 	CU_ASSERT_PTR_NULL(p);
 	CU_ASSERT(dt >= 90 && dt < 5000);
@@ -276,7 +261,7 @@ static void test_stress_mpsc(void)
 	struct pc_queue_stats st;
 	size_t got = 0, i;
 	int bad_order = 0, bad_item = 0, stalls = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = tu_now_ms();
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	atomic_store(&producer_full, 0);
@@ -323,8 +308,8 @@ static void test_stress_mpsc(void)
 	CU_ASSERT_EQUAL(st.depth, 0);
 	CU_ASSERT(st.high_water >= 1 && st.high_water <= 1024);
 	fprintf(stderr, "\n    %d x %d items in %lld ms, %llu overflows, high water %zu\n",
-	        N_PRODUCERS, N_ITEMS, (long long)(now_ms() - t0), (unsigned long long)st.overflow,
-	        st.high_water);
+	        N_PRODUCERS, N_ITEMS, (long long)(tu_now_ms() - t0),
+	        (unsigned long long)st.overflow, st.high_water);
 	pc_queue_free(q);
 }
 

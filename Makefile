@@ -7,7 +7,8 @@
 #   make unit        unit tests only          make live   live tests only
 #   make asan        build with ASan+UBSan into build-asan; run unit and live tests
 #                    (the live broker loads the sanitized plugins)
-#   make valgrind    run the unit tests under valgrind
+#   make valgrind    unit tests under valgrind, then the live tests with the broker
+#                    (and so the plugins) under valgrind memcheck
 #   make format      clang-format every C file; make format-check verifies
 #   make bench       run the benchmarks (ratios against a baseline in the same run)
 #   make demo-stop   stop what make demo started
@@ -65,6 +66,7 @@ asan: bootstrap
 
 valgrind: build
 	@scripts/valgrind-unit $(BUILD)
+	@PRECIS_MOSQUITTO_VALGRIND=1 ctest --test-dir $(BUILD) --output-on-failure -L live
 
 format: configure
 	@cmake --build $(BUILD) --target format

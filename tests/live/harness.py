@@ -9,8 +9,12 @@ Runs under Debian's /usr/bin/python3 (paho-mqtt, pymongo and redis from
 Debian packages, installed by scripts/bootstrap).
 
 Environment: PRECIS_BUILD (the build tree holding plugins/), set by ctest.
+When PRECIS_BUILD is a sanitizer build, the sanitizer runtime is preloaded
+into mosquitto; with PRECIS_MOSQUITTO_VALGRIND=1 mosquitto runs under
+valgrind memcheck. Either way a report about the broker fails the test.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -53,6 +57,26 @@ def sanitizer_preload():
 
 # What a sanitizer prints when it finds something, in the broker's log.
 SANITIZER_REPORT = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def valgrind_findings(path):
+    """Lines of a valgrind memcheck log that report errors or definite or
+    indirect leaks; [] when the log is clean or absent."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    bad = []
+    for m in re.finditer(r"ERROR SUMMARY: (\d+) errors", text):
+        if m.group(1) != "0":
+            bad.append(m.group(0))
+    for m in re.finditer(r"(definitely|indirectly) lost: ([\d,]+) bytes", text):
+        if m.group(2) != "0":
+            bad.append(m.group(0))
+    if not bad and "ERROR SUMMARY" not in text:
+        bad.append("valgrind did not finish its report (%s)" % path)
+    return bad
 
 
 def free_port():
@@ -130,15 +154,21 @@ class Services:
         return os.environ.get("MONGO_URI") or "mongodb://127.0.0.1:%d/" % self.ports["mongo"]
 
     def sanitizer_findings(self):
-        """Sanitizer reports in the broker log (empty when clean)."""
+        """Sanitizer or valgrind reports about the broker (empty when clean)."""
         log = self.log("mosquitto")
-        return [line for line in log.splitlines() if any(r in line for r in SANITIZER_REPORT)]
+        found = [line for line in log.splitlines() if any(r in line for r in SANITIZER_REPORT)]
+        found += valgrind_findings(os.path.join(self.var, "mosquitto", "valgrind.log"))
+        return found
 
     def cleanup(self):
         """Stop the services; raise if a sanitizer reported anything."""
         self.stop()
         findings = self.sanitizer_findings()
         log = self.log("mosquitto")
+        vg = os.path.join(self.var, "mosquitto", "valgrind.log")
+        if findings and os.path.exists(vg):
+            with open(vg, errors="replace") as f:
+                log += "\n--- valgrind ---\n" + f.read()
         shutil.rmtree(self.var, ignore_errors=True)
         if findings:
             raise AssertionError("sanitizer reports in the broker log:\n" + log[-6000:])

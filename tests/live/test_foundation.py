@@ -240,7 +240,11 @@ class TestServicesScript(unittest.TestCase):
         # A plugin option the broker refuses makes mosquitto exit during start-up.
         os.makedirs(os.path.join(self.s.var, "mosquitto"), exist_ok=True)
         env = dict(self.s.env, PRECIS_MONGO_DB="bad.name")
-        if env.get("PRECIS_MOSQUITTO_PRELOAD"):  # see LiveTestCase.run_broker_with
+        # Mosquitto's own exit path after a failed plugin init frees neither its
+        # configuration nor the plugins loaded before (see run_broker_with):
+        # no leak checking of that exit.
+        env.pop("PRECIS_MOSQUITTO_VALGRIND", None)
+        if env.get("PRECIS_MOSQUITTO_PRELOAD"):
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
         t0 = time.monotonic()
         p = subprocess.run([SERVICES, "start", "mosquitto"], env=env, capture_output=True,

@@ -199,7 +199,6 @@ void pb_backend_init(struct pb_backend *b, const struct pc_backend_ops *ops, voi
                      const struct pb_backend_opts *o, const char *thread_name)
 {
 	memset(b, 0, sizeof *b);
-	b->kind = ops->kind;
 	b->ops = ops;
 	b->conn = conn;
 	b->cfg.check_interval_ms = o->check_interval_ms;
@@ -222,7 +221,7 @@ static void publish_state(struct pb_plugin *p, struct pb_backend *b, int state)
 	size_t len = strlen(text);
 	void *payload;
 
-	snprintf(topic, sizeof topic, "$SYS/broker/precis/%s/%s", p->short_name, b->kind);
+	snprintf(topic, sizeof topic, "$SYS/broker/precis/%s/%s", p->short_name, b->ops->kind);
 	/* The broker frees the payload with its own allocator: mosquitto_malloc. */
 	payload = mosquitto_malloc(len);
 	if (!payload)
@@ -243,7 +242,7 @@ void pb_backend_tick(struct pb_plugin *p, struct pb_backend *b)
 
 	if (!b->started) {
 		b->started = true;
-		pc_log(&p->log, PC_LOG_INFO, "connecting to %s at %s", b->kind,
+		pc_log(&p->log, PC_LOG_INFO, "connecting to %s at %s", b->ops->kind,
 		       b->ops->describe(b->conn));
 		b->sup = pc_supervisor_start(b->ops, b->conn, &b->cfg, &p->log, err, sizeof err);
 		if (!b->sup)

@@ -55,8 +55,7 @@ struct pb_plugin {
  * backend would then race the process's exit handlers.
  */
 struct pb_backend {
-	const char *kind; /* "redis", "mongodb": $SYS topic part; static storage */
-	const struct pc_backend_ops *ops;
+	const struct pc_backend_ops *ops; /* ops->kind names it in logs and $SYS topics */
 	void *conn;
 	struct pc_supervisor_config cfg;
 	bool started;

@@ -105,6 +105,16 @@ bool tu_wait_thread_named(const char *name)
 	return tu_wait_until(thread_named, name);
 }
 
+static bool thread_gone(const void *name)
+{
+	return !tu_thread_named(name);
+}
+
+bool tu_wait_thread_gone(const char *name)
+{
+	return tu_wait_until(thread_gone, name);
+}
+
 /* ---- local sockets ---- */
 
 /* A TCP socket bound to 127.0.0.1 on a kernel-chosen port; -1 on failure. */

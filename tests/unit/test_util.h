@@ -53,6 +53,13 @@ bool tu_thread_named(const char *name);
 /* tu_wait_thread_named - tu_wait_until for tu_thread_named(name). */
 bool tu_wait_thread_named(const char *name);
 
+/*
+ * tu_wait_thread_gone - tu_wait_until for !tu_thread_named(name). A joined
+ * thread can stay listed in /proc/self/task for a moment: pthread_join
+ * returns when the kernel clears the thread id, before the task is reaped.
+ */
+bool tu_wait_thread_gone(const char *name);
+
 /* ---- local sockets ---- */
 
 /*

@@ -205,7 +205,7 @@ static void test_connects_at_once(void)
 	r.sup = NULL;
 	CU_ASSERT_EQUAL(atomic_load(&r.script->disconnects), 1);
 	CU_ASSERT_FALSE(atomic_load(&r.script->open));
-	CU_ASSERT_FALSE(tu_thread_named("pc-test-sup")); /* joined */
+	CU_ASSERT(tu_wait_thread_gone("pc-test-sup")); /* joined */
 	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_checks), 0);
 	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_connect), 0);
 	rig_cleanup(&r);

@@ -208,6 +208,17 @@ void pb_backend_init(struct pb_backend *b, const struct pc_backend_ops *ops, voi
 	b->published = -1;
 }
 
+void pb_backend_set_work(struct pb_backend *b, pc_work_fn work, void *arg)
+{
+	b->cfg.work = work;
+	b->cfg.work_arg = arg;
+}
+
+void pb_backend_wake(struct pb_backend *b)
+{
+	pc_supervisor_wake(b->sup);
+}
+
 void pb_backend_stop(struct pb_backend *b)
 {
 	pc_supervisor_stop(b->sup);

@@ -151,6 +151,19 @@ void pb_callbacks_unregister(struct pb_plugin *p, const struct pb_callback *tabl
 void pb_backend_init(struct pb_backend *b, const struct pc_backend_ops *ops, void *conn,
                      const struct pb_backend_opts *o, const char *thread_name);
 
+/*
+ * pb_backend_set_work - have b's supervisor thread also run work(arg, ...)
+ * (see pc_work_fn in supervisor.h). Call after pb_backend_init and before
+ * the first TICK. arg must outlive the backend.
+ */
+void pb_backend_set_work(struct pb_backend *b, pc_work_fn work, void *arg);
+
+/*
+ * pb_backend_wake - ask b's work function to run soon (pc_supervisor_wake).
+ * Broker thread (b->sup is set there); does nothing before the first TICK.
+ */
+void pb_backend_wake(struct pb_backend *b);
+
 struct pc_mongo_conn;
 
 /*

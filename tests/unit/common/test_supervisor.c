@@ -10,7 +10,9 @@
  * supervisor logs. Covered: connecting at once, the thread name, retries
  * with backoff and their log lines and delays, a failing check taking the
  * backend down and back up, the check interval, prompt stop during long
- * waits, and start's validation of its configuration. Waits poll with a
+ * waits, start's validation of its configuration, and the work function:
+ * fresh after each connect, its own delay, prompt wake-ups, a failed work
+ * call taking the backend down, calls while down. Waits poll with a
  * deadline (tu_wait_*); there are no fixed sleeps that a slow machine
  * could outrun.
  */
@@ -42,6 +44,15 @@ struct script {
 	atomic_bool open;       /* between a successful connect and a disconnect */
 	atomic_int bad_checks;  /* check called while not open */
 	atomic_int bad_connect; /* connect called while open */
+
+	/* The work function: what the test asks for ... */
+	atomic_int work_next_ms; /* the delay it asks for */
+	atomic_int fail_works;   /* fail the next N calls made while up */
+	/* ... and what it saw. */
+	atomic_int works, works_up, works_down, works_fresh;
+	atomic_int bad_work;        /* up disagreed with the connection's open state */
+	atomic_int fresh_not_first; /* fresh on a call that was not the first after a connect */
+	atomic_int connect_ok_seen; /* connect_ok at the last fresh call */
 };
 
 /* Use up one of *left: true when it was positive (it is one less now). */
@@ -104,6 +115,31 @@ static const char *fake_describe(void *conn)
 	return "fake:1";
 }
 
+static int fake_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, char *err,
+                     size_t errlen)
+{
+	struct script *s = arg;
+
+	atomic_fetch_add(&s->works, 1);
+	if (conn != arg || up != atomic_load(&s->open))
+		atomic_fetch_add(&s->bad_work, 1);
+	atomic_fetch_add(up ? &s->works_up : &s->works_down, 1);
+	if (fresh) {
+		int ok = atomic_load(&s->connect_ok);
+
+		/* At most one fresh call per successful connect. */
+		if (atomic_exchange(&s->connect_ok_seen, ok) == ok)
+			atomic_fetch_add(&s->fresh_not_first, 1);
+		atomic_fetch_add(&s->works_fresh, 1);
+	}
+	if (*next_ms <= 0)
+		atomic_fetch_add(&s->bad_work, 1); /* the default is the check interval */
+	*next_ms = atomic_load(&s->work_next_ms);
+	if (up && take_one(&s->fail_works))
+		return pc_errf(err, errlen, PC_ERR_IO, "scripted work failure");
+	return PC_OK;
+}
+
 static const struct pc_backend_ops fake_ops = {
     .kind = "fake",
     .connect = fake_connect,
@@ -141,7 +177,7 @@ struct rig {
 static bool rig_start(struct rig *r, int64_t check_ms, int64_t min_ms, int64_t max_ms,
                       const char *thread_name)
 {
-	struct pc_supervisor_config cfg = {check_ms, min_ms, max_ms, thread_name};
+	struct pc_supervisor_config cfg = {check_ms, min_ms, max_ms, thread_name, NULL, NULL};
 
 	r->sup = pc_supervisor_start(&fake_ops, r->script, &cfg, &r->log, r->err, sizeof r->err);
 	if (!r->sup)
@@ -167,6 +203,20 @@ static void rig_cleanup(struct rig *r)
 	r->sup = NULL;
 	script_free(r->script);
 	tu_capture_free(r->cap);
+}
+
+/* rig_start with the fake work function asking for work_ms between calls. */
+static bool rig_start_work(struct rig *r, int64_t check_ms, int64_t min_ms, int64_t max_ms,
+                           int work_ms)
+{
+	struct pc_supervisor_config cfg = {check_ms,       min_ms,    max_ms,
+	                                   "pc-test-work", fake_work, r->script};
+
+	atomic_store(&r->script->work_next_ms, work_ms);
+	r->sup = pc_supervisor_start(&fake_ops, r->script, &cfg, &r->log, r->err, sizeof r->err);
+	if (!r->sup)
+		fprintf(stderr, "\n  pc_supervisor_start: %s\n", r->err);
+	return r->sup != NULL;
 }
 
 /* For tu_wait_until: the supervisor sup is up. */
@@ -469,15 +519,15 @@ struct config_case {
 static void test_invalid_config(void)
 {
 	static const struct config_case cases[] = {
-	    {"check interval 0", false, false, {0, 5, 20, NULL}, false},
-	    {"check interval negative", false, false, {-1, 5, 20, NULL}, false},
-	    {"backoff min 0", false, false, {10, 0, 20, NULL}, false},
-	    {"backoff min > max", false, false, {10, 30, 20, NULL}, false},
-	    {"backoff max negative", false, false, {10, 5, -1, NULL}, false},
-	    {"NULL ops", true, false, {10, 5, 20, NULL}, false},
-	    {"NULL config", false, true, {10, 5, 20, NULL}, false},
-	    {"smallest valid", false, false, {1, 1, 1, NULL}, true},
-	    {"min == max", false, false, {10, 7, 7, "x"}, true},
+	    {"check interval 0", false, false, {0, 5, 20, NULL, NULL, NULL}, false},
+	    {"check interval negative", false, false, {-1, 5, 20, NULL, NULL, NULL}, false},
+	    {"backoff min 0", false, false, {10, 0, 20, NULL, NULL, NULL}, false},
+	    {"backoff min > max", false, false, {10, 30, 20, NULL, NULL, NULL}, false},
+	    {"backoff max negative", false, false, {10, 5, -1, NULL, NULL, NULL}, false},
+	    {"NULL ops", true, false, {10, 5, 20, NULL, NULL, NULL}, false},
+	    {"NULL config", false, true, {10, 5, 20, NULL, NULL, NULL}, false},
+	    {"smallest valid", false, false, {1, 1, 1, NULL, NULL, NULL}, true},
+	    {"min == max", false, false, {10, 7, 7, "x", NULL, NULL}, true},
 	};
 	size_t i;
 
@@ -508,7 +558,7 @@ static void test_invalid_config(void)
 
 	/* err may be NULL with errlen 0. */
 	{
-		struct pc_supervisor_config bad = {0, 5, 20, NULL};
+		struct pc_supervisor_config bad = {0, 5, 20, NULL, NULL, NULL};
 
 		CU_ASSERT_PTR_NULL(pc_supervisor_start(&fake_ops, NULL, &bad, NULL, NULL, 0));
 	}
@@ -526,6 +576,111 @@ static void test_stop_null(void)
 	rig_cleanup(&r);
 }
 
+/* Work runs fresh once after connecting, then at the delay it asks for. */
+static void test_work_fresh_then_paced(void)
+{
+	struct rig r;
+	struct pc_supervisor_stats st;
+	int n0, n1;
+	int64_t t0, t1;
+
+	CU_ASSERT_FATAL(rig_init(&r));
+	CU_ASSERT_FATAL(rig_start_work(&r, 60000, 5, 20, 20));
+	CU_ASSERT(tu_wait_until(is_up, r.sup));
+	CU_ASSERT(tu_wait_count(&r.script->works_fresh, 1));
+	CU_ASSERT(tu_wait_count(&r.script->works, 3));
+	n0 = atomic_load(&r.script->works);
+	t0 = tu_now_ms();
+	tu_sleep_ms(300);
+	n1 = atomic_load(&r.script->works);
+	t1 = tu_now_ms();
+	/* Paced by the 20 ms it asks for: never faster; at least a fifth under load. */
+	CU_ASSERT(n1 - n0 <= (t1 - t0) / 20 + 1);
+	CU_ASSERT(n1 - n0 >= 3);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works_fresh), 1);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works_down), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_work), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->fresh_not_first), 0);
+	pc_supervisor_stats(r.sup, &st);
+	CU_ASSERT(st.works >= (uint64_t)n1);
+	CU_ASSERT_EQUAL(st.checks, 0); /* the check interval is a minute */
+	rig_cleanup(&r);
+}
+
+/* A wake reaches a thread that asked to be left alone for a minute. */
+static void test_work_wake_is_prompt(void)
+{
+	struct rig r;
+	int i;
+
+	CU_ASSERT_FATAL(rig_init(&r));
+	CU_ASSERT_FATAL(rig_start_work(&r, 60000, 5, 20, 60000));
+	CU_ASSERT(tu_wait_count(&r.script->works, 1));
+	tu_sleep_ms(20);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works), 1);
+	for (i = 0; i < 5; i++) {
+		int before = atomic_load(&r.script->works);
+		int64_t t0 = tu_now_ms();
+
+		pc_supervisor_wake(r.sup);
+		CU_ASSERT(tu_wait_count(&r.script->works, before + 1));
+		CU_ASSERT(tu_now_ms() - t0 < 1000);
+		tu_sleep_ms(10);
+		/* One wake, one call. */
+		CU_ASSERT_EQUAL(atomic_load(&r.script->works), before + 1);
+	}
+	pc_supervisor_wake(NULL); /* allowed */
+	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_work), 0);
+	rig_cleanup(&r);
+}
+
+/* A failed work call is a lost connection: logged, reconnected, fresh again. */
+static void test_work_failure_reconnects(void)
+{
+	struct rig r;
+	struct pc_supervisor_stats st;
+
+	CU_ASSERT_FATAL(rig_init(&r));
+	CU_ASSERT_FATAL(rig_start_work(&r, 60000, 5, 20, 10));
+	CU_ASSERT(tu_wait_count(&r.script->works_fresh, 1));
+	atomic_store(&r.script->fail_works, 1);
+	CU_ASSERT(tu_wait_count(&r.script->connect_ok, 2));
+	CU_ASSERT(tu_wait_count(&r.script->works_fresh, 2));
+	CU_ASSERT(tu_capture_wait(
+	    r.cap, "lost connection to fake at fake:1: scripted work failure; reconnecting"));
+	pc_supervisor_stats(r.sup, &st);
+	CU_ASSERT_EQUAL(st.failures, 1);
+	CU_ASSERT_EQUAL(st.connects, 2);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->disconnects), 1);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_work), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->fresh_not_first), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_checks), 0);
+	rig_cleanup(&r);
+}
+
+/* While the backend stays down, work still runs (up == false), paced and wakeable. */
+static void test_work_runs_while_down(void)
+{
+	struct rig r;
+	int before;
+
+	CU_ASSERT_FATAL(rig_init(&r));
+	r.script->connect_error = "refused";
+	atomic_store(&r.script->fail_connects, 1000000);
+	CU_ASSERT_FATAL(rig_start_work(&r, 60000, 60000, 60000, 10));
+	CU_ASSERT(tu_wait_count(&r.script->works_down, 5));
+	CU_ASSERT_EQUAL(atomic_load(&r.script->connects), 1); /* in a minute's backoff */
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works_up), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works_fresh), 0);
+	atomic_store(&r.script->work_next_ms, 60000);
+	tu_sleep_ms(30); /* the call in progress may still use the old delay */
+	before = atomic_load(&r.script->works);
+	pc_supervisor_wake(r.sup);
+	CU_ASSERT(tu_wait_count(&r.script->works, before + 1));
+	CU_ASSERT_EQUAL(atomic_load(&r.script->bad_work), 0);
+	rig_cleanup(&r);
+}
+
 static CU_TestInfo tests[] = {
     {"connects at once, named thread", test_connects_at_once},
     {"connect failures retried with backoff", test_connect_retry_backoff},
@@ -535,6 +690,10 @@ static CU_TestInfo tests[] = {
     {"stop is prompt during long waits", test_stop_is_prompt},
     {"start rejects invalid configurations", test_invalid_config},
     {"stop(NULL) is safe", test_stop_null},
+    {"work: fresh once per connect, then paced", test_work_fresh_then_paced},
+    {"work: a wake is prompt", test_work_wake_is_prompt},
+    {"work: a failure reconnects", test_work_failure_reconnects},
+    {"work: runs while down", test_work_runs_while_down},
     CU_TEST_INFO_NULL,
 };
 

@@ -17,6 +17,7 @@
 #ifndef PRECIS_PLUGIN_BASE_H
 #define PRECIS_PLUGIN_BASE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,6 +105,29 @@ struct pb_mongo_opts {
 	 NULL, "MongoDB database holding the precis collections"}
 // clang-format on
 
+/* A counter's $SYS name (under $SYS/broker/precis/<short_name>/) and its atomic. */
+struct pb_stat {
+	const char *name; /* e.g. "logins/ok"; static storage */
+	atomic_uint_fast64_t *value;
+};
+
+/* The publication state of a counter table (see plugins/base/stats.c). */
+struct pb_stats {
+	const struct pb_stat *rows;
+	size_t n;
+	int64_t interval_ms;
+	int64_t next_ms; /* monotonic time of the next publication */
+	uint64_t *last;  /* value last published, per row */
+	bool *published; /* whether a row was ever published */
+};
+
+/* Option row for a stats interval, an int64_t of milliseconds at member M of config type T. */
+// clang-format off
+#define PB_STATS_OPT_DEF(T, M) \
+	{"stats_interval", PC_OPT_DURATION, offsetof(T, M), "10s", 100, 3600000, \
+	 NULL, "how often changed counters are published on $SYS/broker/precis/..."}
+// clang-format on
+
 /*
  * pb_plugin_version - the body of mosquitto_plugin_version: 5 when the
  * broker offers plugin API v5, else -1.
@@ -163,6 +187,32 @@ void pb_backend_set_work(struct pb_backend *b, pc_work_fn work, void *arg);
  * Broker thread (b->sup is set there); does nothing before the first TICK.
  */
 void pb_backend_wake(struct pb_backend *b);
+
+/*
+ * pb_stats_init - prepare s to publish rows[0..n) every interval_ms. rows
+ * and the atomics they point to must outlive s. Returns PC_OK or
+ * PC_ERR_NOMEM. Release with pb_stats_cleanup, also after a failure.
+ */
+int pb_stats_init(struct pb_stats *s, const struct pb_stat *rows, size_t n, int64_t interval_ms);
+
+/* pb_stats_cleanup - free what pb_stats_init allocated. */
+void pb_stats_cleanup(struct pb_stats *s);
+
+/*
+ * pb_stats_tick - from TICK: once per interval, publish retained on
+ * $SYS/broker/precis/<short>/<name> every counter that changed since it
+ * was last published (all of them the first time). Broker thread.
+ */
+void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s);
+
+/* pb_stats_flush - publish changed counters now, whatever the interval. Broker thread. */
+void pb_stats_flush(struct pb_plugin *p, struct pb_stats *s);
+
+/* pb_count - add n to a counter; any thread (relaxed atomic). */
+static inline void pb_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 struct pc_mongo_conn;
 

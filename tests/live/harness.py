@@ -13,8 +13,12 @@ When PRECIS_BUILD is a sanitizer build, the sanitizer runtime is preloaded
 into mosquitto; with PRECIS_MOSQUITTO_VALGRIND=1 mosquitto runs under
 valgrind memcheck. Either way a report about the broker fails the test.
 """
+import base64
+import datetime
+import hashlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,6 +28,7 @@ import time
 import unittest
 
 import paho.mqtt.client as mqtt
+import pymongo
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVICES = os.path.join(TOP, "scripts", "services")
@@ -77,6 +82,15 @@ def valgrind_findings(path):
     if not bad and "ERROR SUMMARY" not in text:
         bad.append("valgrind did not finish its report (%s)" % path)
     return bad
+
+
+def mosquitto_hash(password, iterations=101, salt=None):
+    """password in Mosquitto's $7$ format (PBKDF2-HMAC-SHA512, 64-byte hash),
+    as mosquitto_passwd writes it; salt defaults to 12 random bytes."""
+    salt = salt if salt is not None else os.urandom(12)
+    dk = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return "$7$%d$%s$%s" % (iterations, base64.b64encode(salt).decode(),
+                            base64.b64encode(dk).decode())
 
 
 def free_port():
@@ -193,16 +207,62 @@ class LiveTestCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.services.cleanup()
 
-    def mqtt_client(self, client_id=None, protocol=mqtt.MQTTv311):
-        """A connected paho client on the test broker, stopped at test end."""
-        c = mqtt.Client(client_id=client_id or "", protocol=protocol)
+    def mongo_db(self):
+        """The precis database on the test MongoDB-wire server (pymongo)."""
+        if not hasattr(self, "_mongo"):
+            self._mongo = pymongo.MongoClient(self.services.mongo_uri(),
+                                              serverSelectionTimeoutMS=10000)
+            self.addCleanup(self._mongo.close)
+        return self._mongo[os.environ.get("PRECIS_MONGO_DB", "precis")]
+
+    def provision(self, principal, role="device", password=None, enabled=True, tags=(),
+                  iterations=101):
+        """Register principal in the `devices` registry (schemas/device.schema.json)
+        with a $7$ hash of password (random when None); returns the password."""
+        password = password or secrets.token_urlsafe(12)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.mongo_db()["devices"].replace_one(
+            {"_id": principal},
+            {"_id": principal, "password_hash": mosquitto_hash(password, iterations),
+             "role": role, "enabled": enabled, "tags": list(tags), "meta": {},
+             "created": now, "updated": now},
+            upsert=True)
+        return password
+
+    def mqtt_client(self, client_id=None, protocol=mqtt.MQTTv311, username=None,
+                    password=None, clean_session=True, expect_rc=0):
+        """A paho client on the test broker, stopped at test end. With
+        expect_rc 0 it must be accepted; otherwise CONNACK must carry
+        expect_rc (5: not authorised) and the client is returned anyway."""
+        kw = {} if protocol == mqtt.MQTTv5 else {"clean_session": clean_session}
+        c = mqtt.Client(client_id=client_id or "", protocol=protocol, **kw)
+        if username is not None:
+            c.username_pw_set(username, password)
         connected = threading.Event()
-        c.on_connect = lambda cl, ud, flags, rc, *a: connected.set() if rc == 0 else None
+        result = []
+
+        def on_connect(cl, ud, flags, rc, *a):
+            result.append(rc if isinstance(rc, int) else rc.value)
+            connected.set()
+
+        c.on_connect = on_connect
         c.connect("127.0.0.1", self.services.ports["mqtt"], keepalive=30)
         c.loop_start()
         self.addCleanup(lambda: (c.disconnect(), c.loop_stop()))
-        self.assertTrue(connected.wait(5), "MQTT CONNECT to the test broker was not accepted")
+        self.assertTrue(connected.wait(10), "no CONNACK from the test broker")
+        want = expect_rc
+        if protocol == mqtt.MQTTv5 and want == 5:
+            want = 135  # MQTT 5: Not authorized
+        self.assertEqual(result[0], want, "CONNACK code %s, wanted %s" % (result[0], want))
         return c
+
+    def client_as(self, principal, role="device", protocol=mqtt.MQTTv311, client_id=None,
+                  **kw):
+        """Provision principal with role and connect as it (client id = principal
+        unless given)."""
+        password = self.provision(principal, role)
+        return self.mqtt_client(client_id=client_id or principal, protocol=protocol,
+                                username=principal, password=password, **kw)
 
     def retained(self, topic_filter, want, timeout=10.0):
         """Subscribe to topic_filter and wait until the messages received so far
@@ -215,7 +275,7 @@ class LiveTestCase(unittest.TestCase):
             with lock:
                 seen[msg.topic] = msg.payload.decode(errors="replace")
 
-        c = self.mqtt_client()
+        c = self.client_as("precis-test-admin-%d" % time.monotonic_ns(), role="admin")
         c.on_message = on_message
         c.subscribe(topic_filter, qos=1)
 

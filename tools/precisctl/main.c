@@ -1,0 +1,164 @@
+/*
+ * main.c - precisctl: global flags, the subcommand table, help.
+ *
+ *   precisctl [global flags] <command> <subcommand> [args]
+ *
+ * Global flags come before the command; each can also come from the
+ * environment (flag wins). Connections open only when a subcommand needs
+ * them (conn.c). Exit codes: enum ctl_exit in ctl.h.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "precis/error.h"
+#include "precis/options.h"
+
+static const struct ctl_command commands[] = {
+    {"ping", ctl_ping, "check that MongoDB and Redis answer"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: precisctl [global flags] <command> ...\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	        "\n"
+	        "global flags (environment in brackets):\n"
+	        "  --mongo-uri URI      MongoDB connection string [PRECIS_MONGO_URI, MONGO_URI]\n"
+	        "                       (default mongodb://127.0.0.1:27017)\n"
+	        "  --mongo-db NAME      database of the precis collections [PRECIS_MONGO_DB] "
+	        "(precis)\n"
+	        "  --redis-host HOST    Redis host [PRECIS_REDIS_HOST] (127.0.0.1)\n"
+	        "  --redis-port PORT    Redis port [PRECIS_REDIS_PORT] (6379)\n"
+	        "  --redis-db N         Redis database [PRECIS_REDIS_DB] (0)\n"
+	        "  --redis-password PW  Redis password [PRECIS_REDIS_PASSWORD]\n"
+	        "  --timeout DURATION   connect and round-trip timeout (5s)\n"
+	        "  --json               machine-readable output: one JSON object per line\n"
+	        "  -h, --help           this help; `precisctl <command> --help` for a command\n"
+	        "\n"
+	        "exit codes: 0 ok, 1 backend or I/O failure, 2 usage, 3 not found,\n"
+	        "            4 already exists, 5 some items of a batch failed\n");
+}
+
+static const char *env_or(const char *a, const char *b, const char *def)
+{
+	const char *v = getenv(a);
+
+	if ((!v || !*v) && b)
+		v = getenv(b);
+	return v && *v ? v : def;
+}
+
+static int parse_int_flag(const char *name, const char *s, int lo, int hi, int *out)
+{
+	int64_t v;
+
+	if (pc_parse_int(s, &v) != PC_OK || v < lo || v > hi)
+		return ctl_error(CTL_USAGE, "%s: '%s' is not an integer in %d..%d", name, s, lo,
+		                 hi);
+	*out = (int)v;
+	return CTL_OK;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		O_MONGO_URI = 256,
+		O_MONGO_DB,
+		O_REDIS_HOST,
+		O_REDIS_PORT,
+		O_REDIS_DB,
+		O_REDIS_PW,
+		O_TIMEOUT,
+		O_JSON
+	};
+	static const struct option longopts[] = {
+	    {"mongo-uri", required_argument, NULL, O_MONGO_URI},
+	    {"mongo-db", required_argument, NULL, O_MONGO_DB},
+	    {"redis-host", required_argument, NULL, O_REDIS_HOST},
+	    {"redis-port", required_argument, NULL, O_REDIS_PORT},
+	    {"redis-db", required_argument, NULL, O_REDIS_DB},
+	    {"redis-password", required_argument, NULL, O_REDIS_PW},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ctl c;
+	const char *port = env_or("PRECIS_REDIS_PORT", NULL, "6379");
+	const char *db = env_or("PRECIS_REDIS_DB", NULL, "0");
+	int opt, rc;
+
+	memset(&c, 0, sizeof c);
+	c.mongo_uri = env_or("PRECIS_MONGO_URI", "MONGO_URI", "mongodb://127.0.0.1:27017");
+	c.mongo_db = env_or("PRECIS_MONGO_DB", NULL, "precis");
+	c.redis_host = env_or("PRECIS_REDIS_HOST", NULL, "127.0.0.1");
+	c.redis_password = env_or("PRECIS_REDIS_PASSWORD", NULL, NULL);
+	c.timeout_ms = 5000;
+
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_MONGO_URI:
+			c.mongo_uri = optarg;
+			break;
+		case O_MONGO_DB:
+			c.mongo_db = optarg;
+			break;
+		case O_REDIS_HOST:
+			c.redis_host = optarg;
+			break;
+		case O_REDIS_PORT:
+			port = optarg;
+			break;
+		case O_REDIS_DB:
+			db = optarg;
+			break;
+		case O_REDIS_PW:
+			c.redis_password = optarg;
+			break;
+		case O_TIMEOUT:
+			if (pc_parse_duration_ms(optarg, &c.timeout_ms) != PC_OK ||
+			    c.timeout_ms < 1 || c.timeout_ms > 600000)
+				return ctl_error(CTL_USAGE,
+				                 "--timeout: '%s' is not a duration in 1ms..10m",
+				                 optarg);
+			break;
+		case O_JSON:
+			c.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if ((rc = parse_int_flag("--redis-port", port, 1, 65535, &c.redis_port)) != CTL_OK ||
+	    (rc = parse_int_flag("--redis-db", db, 0, 65535, &c.redis_db)) != CTL_OK)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			int argc2 = argc - optind;
+			char **argv2 = argv + optind;
+
+			optind = 0; /* reset getopt for the subcommand (GNU: 0 reinitialises) */
+			rc = commands[i].run(&c, argc2, argv2);
+			ctl_close(&c);
+			return rc;
+		}
+	}
+	ctl_error(CTL_USAGE, "unknown command '%s'", argv[optind]);
+	usage(stderr);
+	return CTL_USAGE;
+}

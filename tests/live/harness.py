@@ -275,7 +275,7 @@ class LiveTestCase(unittest.TestCase):
             with lock:
                 seen[msg.topic] = msg.payload.decode(errors="replace")
 
-        c = self.client_as("precis-test-admin-%d" % time.monotonic_ns(), role="admin")
+        c = self.mqtt_client()
         c.on_message = on_message
         c.subscribe(topic_filter, qos=1)
 

@@ -1,26 +1,268 @@
 /*
  * auth.h - private state of precis_auth.so.
  *
- * The plugin checks device, app, ops and bridge logins against the MongoDB `devices`
- * registry and answers topic ACLs from memory (DESIGN §1-3). This file holds what the glue in
- * plugin.c sets up: options and the supervised MongoDB connection.
+ * The plugin checks logins against the MongoDB `devices` registry and
+ * answers topic ACLs from memory (DESIGN §1-3). Who does what:
+ *
+ *   broker thread   plugin.c (glue), basic_auth.c (MOSQ_EVT_BASIC_AUTH),
+ *                   acl_check.c (MOSQ_EVT_ACL_CHECK), cache.c (the
+ *                   principal table: lookups, updates from the worker,
+ *                   refresh sweeps, kicks), lookup.c (the bounded
+ *                   synchronous fallback lookup), lockout.c (failure
+ *                   tracking; pure)
+ *   worker thread   registry_sync.c: the MongoDB supervisor's work
+ *                   function: preload every principal after each
+ *                   connect, poll the change log, answer refresh
+ *                   requests. It talks to the broker thread only through
+ *                   the two queues below.
  */
 #ifndef PRECIS_AUTH_H
 #define PRECIS_AUTH_H
 
+#include <stdatomic.h>
+
 #include "base.h"
+#include "precis/acl.h"
+#include "precis/backoff.h"
+#include "precis/hmap.h"
 #include "precis/mongo_conn.h"
+#include "precis/pwhash.h"
+#include "precis/queue.h"
+#include "precis/registry.h"
+
+/* Roles with a template option; admin is always superuser. */
+#define AUTH_TEMPLATE_ROLES PC_ROLE_ADMIN
 
 struct auth__config {
 	struct pb_mongo_opts mongo;
 	struct pb_backend_opts backend;
+	int64_t stats_interval_ms;
+	char *topic_root;
+	char *acl_device, *acl_app, *acl_ops, *acl_bridge;
+	bool chain;
+	char *clientid_roles;
+	int64_t cache_ttl_ms;
+	int64_t negative_ttl_ms;
+	int64_t cache_jitter_pct;
+	int64_t change_poll_ms;
+	bool lookup_on_miss;
+	int64_t lookup_timeout_ms;
+	int64_t lookup_rate;
+	int64_t lockout_attempts;
+	int64_t lockout_address_attempts;
+	int64_t lockout_window_ms;
+	int64_t lockout_time_ms;
+};
+
+/* One principal as the broker thread knows it (value of the cache table). */
+struct auth__principal {
+	bool negative; /* known absent from the registry */
+	bool enabled;
+	bool has_verified; /* verified holds the MAC of a password that verified */
+	bool refreshing;   /* a refresh request is with the worker */
+	enum pc_role role;
+	uint32_t gen;         /* registry load that last confirmed it */
+	int64_t expires_ms;   /* monotonic: re-read from the registry after this */
+	int64_t requested_ms; /* when the pending refresh was requested */
+	struct pc_pwhash hash;
+	unsigned char verified[32];
+};
+
+/* What the worker tells the broker thread. */
+enum auth__update_kind {
+	AUTH_UPD_PRINCIPAL, /* rec is the registry's current record */
+	AUTH_UPD_ABSENT,    /* rec.id is not in the registry */
+	AUTH_UPD_INVALID,   /* rec.id's document is malformed: refuse it */
+	AUTH_UPD_LOADED,    /* the preload of generation gen is complete */
+};
+
+struct auth__update {
+	enum auth__update_kind kind;
+	uint32_t gen;
+	struct pc_principal_rec rec;
+	struct pc_pwhash hash; /* parsed rec.password_hash (AUTH_UPD_PRINCIPAL) */
+};
+
+/* Updates travel in batches: one queue item each. */
+#define AUTH_BATCH_MAX 512
+struct auth__batch {
+	size_t n;
+	struct auth__update u[AUTH_BATCH_MAX];
+};
+
+/* A refresh request from the broker thread: fetch this principal. */
+struct auth__request {
+	char id[PC_ID_MAX + 1];
+};
+
+/* Failure tracking for lockouts (lockout.c). */
+struct auth__lockout;
+
+/* The synchronous fallback lookup (lookup.c). */
+struct auth__lookup {
+	struct pc_mongo_conn conn;
+	bool ready;
+	void *client;          /* mongoc_client_t *, broker thread only */
+	int64_t open_until_ms; /* circuit breaker: no lookups before this */
+	struct pc_backoff backoff;
+	double tokens; /* rate limit bucket */
+	int64_t refilled_ms;
+};
+
+struct auth__counters {
+	atomic_uint_fast64_t logins_ok, logins_failed, logins_locked, lockouts;
+	atomic_uint_fast64_t cache_hits, cache_misses, cache_stale, cache_verified, principals;
+	atomic_uint_fast64_t lookups, lookups_failed, backend_errors, acl_denied, kicks;
+	atomic_uint_fast64_t invalid_records, preloads;
 };
 
 struct auth__data {
 	struct pb_plugin base;
 	struct auth__config conf;
-	struct pc_mongo_conn mongo;
+	struct pc_acl_role roles[PC_ROLE_COUNT];
+	bool clientid_must_match[PC_ROLE_COUNT];
+	struct pc_mongo_conn mongo; /* the worker's connection */
 	struct pb_backend mongo_backend;
+	struct pb_stats stats;
+	struct auth__counters n;
+
+	/* Broker thread. */
+	struct pc_hmap *cache; /* id -> struct auth__principal */
+	size_t negatives;      /* negative entries in cache */
+	size_t sweep_cursor;
+	uint32_t load_gen; /* newest generation seen from the worker */
+	bool loaded;       /* the registry was fully loaded at least once */
+	unsigned char mac_key[32];
+	struct auth__lockout *lockout;
+	struct auth__lookup lookup;
+	uint64_t rnd;
+
+	/* Between threads. */
+	struct pc_queue *updates;  /* worker -> broker: struct auth__batch * */
+	struct pc_queue *requests; /* broker -> worker: struct auth__request * */
+	atomic_bool stopping;      /* set before the worker is stopped */
+
+	/* Worker thread only (registry_sync.c). */
+	struct {
+		uint32_t gen;
+		int64_t change_seq; /* change-log records up to here are applied */
+		int64_t gap_seq, gap_since_ms;
+		int64_t next_poll_ms;
+		struct auth__batch *batch;
+	} sync;
 };
+
+/* ---- cache.c (broker thread) ---- */
+
+/*
+ * auth__cache_init - create the table and the queues. Returns
+ * MOSQ_ERR_SUCCESS or MOSQ_ERR_NOMEM. auth__cache_cleanup frees them and
+ * whatever is still queued, after the worker stopped.
+ */
+int auth__cache_init(struct auth__data *d);
+void auth__cache_cleanup(struct auth__data *d);
+
+/*
+ * auth__cache_get - the entry for id, or NULL. Never does I/O. The
+ * pointer is valid until the next update is applied (next TICK).
+ */
+struct auth__principal *auth__cache_get(struct auth__data *d, const char *id);
+
+/*
+ * auth__cache_put - store rec as a positive entry (or an absent one when
+ * rec is NULL) learned on the broker thread (the fallback lookup), as if
+ * the worker had sent it. Kicks clients of a principal that changed.
+ * Returns the entry, or NULL when out of memory or the negative part of
+ * the table is full.
+ */
+struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
+                                        const struct pc_principal_rec *rec,
+                                        const struct pc_pwhash *hash);
+
+/*
+ * auth__cache_request - ask the worker to (re)read id soon. Returns true
+ * when the request was queued. The worker's answer arrives as an update.
+ */
+bool auth__cache_request(struct auth__data *d, const char *id);
+
+/*
+ * auth__cache_tick - from TICK: apply queued updates (bounded per call),
+ * sweep part of the table (refresh requests for entries near expiry,
+ * dropping expired negative entries), update the gauge.
+ */
+void auth__cache_tick(struct auth__data *d);
+
+/* auth__now_ms - the monotonic clock in milliseconds. */
+int64_t auth__now_ms(void);
+
+/* ---- lookup.c (broker thread) ---- */
+
+/* auth__lookup_init - prepare (no I/O). MOSQ_ERR_SUCCESS or MOSQ_ERR_INVAL/NOMEM, logged. */
+int auth__lookup_init(struct auth__data *d);
+void auth__lookup_cleanup(struct auth__data *d);
+
+/*
+ * auth__lookup_run - read id from the registry now, on the broker thread,
+ * within lookup_timeout. Skipped (PC_ERR_FULL) when disabled, when the
+ * worker reports MongoDB down, while the circuit breaker is open after a
+ * failure, or beyond lookup_rate per second. Otherwise PC_OK (*rec and
+ * *hash filled), PC_ERR_EMPTY (absent), PC_ERR_INVAL (malformed record)
+ * or PC_ERR_IO (failed: breaker opened). Counted and logged.
+ */
+int auth__lookup_run(struct auth__data *d, const char *id, struct pc_principal_rec *rec,
+                     struct pc_pwhash *hash);
+
+/* ---- lockout.c (pure) ---- */
+
+struct auth__lockout_config {
+	int64_t attempts;         /* per username and per client id; 0: off */
+	int64_t address_attempts; /* per source address; 0: off */
+	int64_t window_ms;
+	int64_t time_ms;
+	size_t max_keys; /* trackers kept at most */
+};
+
+enum auth__lockout_key { AUTH_LOCK_USER = 1, AUTH_LOCK_CLIENT = 2, AUTH_LOCK_ADDRESS = 4 };
+
+/* auth__lockout_new - an empty tracker; NULL when out of memory. */
+struct auth__lockout *auth__lockout_new(const struct auth__lockout_config *cfg);
+void auth__lockout_free(struct auth__lockout *l);
+
+/*
+ * auth__lockout_check - which of username, client_id and address (each
+ * may be NULL) are locked out at now_ms: a mask of enum auth__lockout_key.
+ */
+unsigned auth__lockout_check(struct auth__lockout *l, const char *username, const char *client_id,
+                             const char *address, int64_t now_ms);
+
+/*
+ * auth__lockout_fail - record a failed login; returns the mask of keys
+ * that became locked out by it (for counting and logging).
+ */
+unsigned auth__lockout_fail(struct auth__lockout *l, const char *username, const char *client_id,
+                            const char *address, int64_t now_ms);
+
+/* auth__lockout_success - a good login clears the username's and client id's failures. */
+void auth__lockout_success(struct auth__lockout *l, const char *username, const char *client_id);
+
+/* auth__lockout_sweep - forget up to budget trackers that expired; returns how many. */
+size_t auth__lockout_sweep(struct auth__lockout *l, int64_t now_ms, size_t budget);
+
+/* auth__lockout_count - trackers held now. */
+size_t auth__lockout_count(const struct auth__lockout *l);
+
+/* ---- registry_sync.c (worker thread) ---- */
+
+/* The work function of the MongoDB supervisor (see pc_work_fn). */
+int auth__sync_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, char *err,
+                    size_t errlen);
+
+/* ---- basic_auth.c, acl_check.c (broker thread callbacks) ---- */
+
+int auth__on_basic_auth(int event, void *event_data, void *userdata);
+int auth__on_acl_check(int event, void *event_data, void *userdata);
+
+/* auth__mac - the keyed MAC of a password that the verified-credential cache stores. */
+void auth__mac(const struct auth__data *d, const char *password, size_t len, unsigned char out[32]);
 
 #endif

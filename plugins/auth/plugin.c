@@ -1,40 +1,189 @@
 /*
  * plugin.c - precis_auth.so entry points: version, init, cleanup.
  *
- * Glue only: parse plugin_opt_* through the option table, prepare the
- * MongoDB backend (its supervisor thread starts on the first TICK and
- * connects off the broker thread, so a MongoDB that is down is logged and
- * retried while the broker serves clients), and register the callbacks
- * from one table. All state lives in
- * struct auth__data, passed to Mosquitto as userdata.
+ * Glue only: parse plugin_opt_* through the option table, build the role
+ * templates and the lockout tracker, prepare the MongoDB backend whose
+ * supervisor thread runs the registry sync (registry_sync.c), and
+ * register the callbacks from one table. All state lives in struct
+ * auth__data, passed to Mosquitto as userdata.
  */
+#include <openssl/rand.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth.h"
+#include "precis/error.h"
 
+#define T struct auth__config
+// clang-format off
 static const struct pc_opt_def auth_opts[] = {
-    PB_MONGO_OPT_DEFS(struct auth__config, mongo),
-    PB_BACKEND_OPT_DEFS(struct auth__config, backend),
+    PB_MONGO_OPT_DEFS(T, mongo),
+    PB_BACKEND_OPT_DEFS(T, backend),
+    PB_STATS_OPT_DEF(T, stats_interval_ms),
+    {"topic_root", PC_OPT_STRING, offsetof(T, topic_root), "", 0, 255, NULL,
+     "root under which every ACL template topic lives (empty: none)"},
+    {"acl_device", PC_OPT_STRING, offsetof(T, acl_device),
+     "write:dev/%u/hb write:dev/%u/data write:dev/%u/evt write:dev/%u/cmd/ack "
+     "read:dev/%u/cmd read:dev/%u/hb/ack read:push/device/%u/#", 1, 8192, NULL,
+     "ACL template of role device"},
+    {"acl_app", PC_OPT_STRING, offsetof(T, acl_app), "read:push/# write:mkt/#", 1, 8192, NULL,
+     "ACL template of role app"},
+    {"acl_ops", PC_OPT_STRING, offsetof(T, acl_ops), "readwrite:ops/# read:$SYS/broker/precis/#",
+     1, 8192, NULL, "ACL template of role ops"},
+    {"acl_bridge", PC_OPT_STRING, offsetof(T, acl_bridge),
+     "read:dev/+/evt read:mkt/# write:push/#", 1, 8192, NULL, "ACL template of role bridge"},
+    {"chain", PC_OPT_BOOL, offsetof(T, chain), "false", 0, 0, NULL,
+     "defer unknown principals and ungranted ACL requests to the next plugin instead of refusing"},
+    {"clientid_roles", PC_OPT_STRING, offsetof(T, clientid_roles), "device", 0, 255, NULL,
+     "roles whose client id must equal the username"},
+    {"cache_ttl", PC_OPT_DURATION, offsetof(T, cache_ttl_ms), "10m", 1000, 7 * 86400000LL, NULL,
+     "a cached principal is re-read from the registry after this long"},
+    {"negative_ttl", PC_OPT_DURATION, offsetof(T, negative_ttl_ms), "30s", 100, 86400000, NULL,
+     "an id known to be absent is remembered this long"},
+    {"cache_jitter", PC_OPT_INT, offsetof(T, cache_jitter_pct), "10", 0, 50, NULL,
+     "cache_ttl varies by up to this percent per entry"},
+    {"change_poll", PC_OPT_DURATION, offsetof(T, change_poll_ms), "250ms", 10, 60000, NULL,
+     "how often the registry change log is read"},
+    {"lookup_on_miss", PC_OPT_BOOL, offsetof(T, lookup_on_miss), "true", 0, 0, NULL,
+     "read a principal missing from the cache synchronously (bounded) at login"},
+    {"lookup_timeout", PC_OPT_DURATION, offsetof(T, lookup_timeout_ms), "250ms", 10, 10000, NULL,
+     "longest a synchronous lookup may hold the broker"},
+    {"lookup_rate", PC_OPT_INT, offsetof(T, lookup_rate), "100", 0, 100000, NULL,
+     "synchronous lookups per second at most (0: unlimited)"},
+    {"lockout_attempts", PC_OPT_INT, offsetof(T, lockout_attempts), "10", 0, 1000000, NULL,
+     "failed logins per username or client id within lockout_window that lock it (0: off)"},
+    {"lockout_address_attempts", PC_OPT_INT, offsetof(T, lockout_address_attempts), "50", 0,
+     1000000, NULL, "failed logins per source address within lockout_window that lock it (0: off)"},
+    {"lockout_window", PC_OPT_DURATION, offsetof(T, lockout_window_ms), "1m", 1000, 86400000,
+     NULL, "window in which failed logins are counted"},
+    {"lockout_time", PC_OPT_DURATION, offsetof(T, lockout_time_ms), "5m", 1000, 86400000, NULL,
+     "how long a locked-out key is refused"},
 };
+// clang-format on
+#undef T
+
+#define NOPTS (sizeof auth_opts / sizeof auth_opts[0])
 
 static int auth__on_tick(int event, void *event_data, void *userdata)
 {
 	struct auth__data *d = userdata;
 
+	(void)event;
+	(void)event_data;
 	pb_tick(&d->base);
 	pb_backend_tick(&d->base, &d->mongo_backend);
+	auth__cache_tick(d);
+	auth__lockout_sweep(d->lockout, auth__now_ms(), 256);
+	pb_stats_tick(&d->base, &d->stats);
 	return MOSQ_ERR_SUCCESS;
 }
 
 static const struct pb_callback auth_callbacks[] = {
     {MOSQ_EVT_TICK, auth__on_tick},
+    {MOSQ_EVT_BASIC_AUTH, auth__on_basic_auth},
+    {MOSQ_EVT_ACL_CHECK, auth__on_acl_check},
 };
+
+#define NCALLBACKS (sizeof auth_callbacks / sizeof auth_callbacks[0])
+
+static int build_roles(struct auth__data *d)
+{
+	const char *specs[PC_ROLE_COUNT] = {d->conf.acl_device, d->conf.acl_app, d->conf.acl_ops,
+	                                    d->conf.acl_bridge, "superuser"};
+	char err[512];
+
+	for (int i = 0; i < PC_ROLE_COUNT; i++) {
+		if (pc_acl_parse(specs[i], d->conf.topic_root, &d->roles[i], err, sizeof err) !=
+		    PC_OK) {
+			pc_log(&d->base.log, PC_LOG_ERR, "plugin_opt_%s%s: %s",
+			       i == PC_ROLE_ADMIN ? "topic_root" : "acl_",
+			       i == PC_ROLE_ADMIN ? "" : pc_role_name((enum pc_role)i), err);
+			return MOSQ_ERR_INVAL;
+		}
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int parse_clientid_roles(struct auth__data *d)
+{
+	const char *p = d->conf.clientid_roles;
+
+	while (*p) {
+		size_t n;
+		char name[16];
+		enum pc_role role;
+
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t,");
+		if (n == 0)
+			break;
+		if (n >= sizeof name) {
+			pc_log(&d->base.log, PC_LOG_ERR,
+			       "plugin_opt_clientid_roles: unknown role '%.*s'", (int)n, p);
+			return MOSQ_ERR_INVAL;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (pc_role_parse(name, &role) != PC_OK) {
+			pc_log(&d->base.log, PC_LOG_ERR,
+			       "plugin_opt_clientid_roles: unknown role '%s' (device, app, ops, "
+			       "bridge, admin)",
+			       name);
+			return MOSQ_ERR_INVAL;
+		}
+		d->clientid_must_match[role] = true;
+		p += n;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int setup_stats(struct auth__data *d)
+{
+	const struct pb_stat rows[] = {
+	    {"logins/ok", &d->n.logins_ok},
+	    {"logins/failed", &d->n.logins_failed},
+	    {"logins/locked", &d->n.logins_locked},
+	    {"lockouts", &d->n.lockouts},
+	    {"cache/hits", &d->n.cache_hits},
+	    {"cache/misses", &d->n.cache_misses},
+	    {"cache/stale", &d->n.cache_stale},
+	    {"cache/verified", &d->n.cache_verified},
+	    {"cache/principals", &d->n.principals},
+	    {"lookups/sync", &d->n.lookups},
+	    {"lookups/failed", &d->n.lookups_failed},
+	    {"backend/errors", &d->n.backend_errors},
+	    {"acl/denied", &d->n.acl_denied},
+	    {"kicks", &d->n.kicks},
+	    {"registry/invalid", &d->n.invalid_records},
+	    {"registry/loads", &d->n.preloads},
+	};
+	struct pb_stat *copy = malloc(sizeof rows);
+
+	if (!copy)
+		return MOSQ_ERR_NOMEM;
+	memcpy(copy, rows, sizeof rows);
+	if (pb_stats_init(&d->stats, copy, sizeof rows / sizeof rows[0],
+	                  d->conf.stats_interval_ms) != PC_OK) {
+		free(copy);
+		return MOSQ_ERR_NOMEM;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
 
 static void auth__free(struct auth__data *d)
 {
+	atomic_store(&d->stopping, true);
 	pb_backend_stop(&d->mongo_backend);
+	free(d->sync.batch);
+	auth__cache_cleanup(d);
+	auth__lookup_cleanup(d);
+	auth__lockout_free(d->lockout);
+	for (int i = 0; i < PC_ROLE_COUNT; i++)
+		pc_acl_role_cleanup(&d->roles[i]);
+	free((void *)d->stats.rows);
+	pb_stats_cleanup(&d->stats);
 	pc_mongo_conn_cleanup(&d->mongo);
-	pc_opts_free(auth_opts, sizeof auth_opts / sizeof auth_opts[0], &d->conf);
+	pc_opts_free(auth_opts, NOPTS, &d->conf);
 	pb_plugin_cleanup(&d->base);
 	free(d);
 }
@@ -48,23 +197,42 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
                                     struct mosquitto_opt *options, int option_count)
 {
 	struct auth__data *d;
+	struct auth__lockout_config lc;
 	int rc;
 
 	*userdata = NULL;
 	d = calloc(1, sizeof *d);
 	if (!d)
 		return MOSQ_ERR_NOMEM;
-	rc = pb_plugin_setup(&d->base, identifier, "precis_auth", "auth", auth_opts,
-	                     sizeof auth_opts / sizeof auth_opts[0], options, option_count,
-	                     &d->conf, &d->conf.backend);
+	rc = pb_plugin_setup(&d->base, identifier, "precis_auth", "auth", auth_opts, NOPTS, options,
+	                     option_count, &d->conf, &d->conf.backend);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = build_roles(d);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = parse_clientid_roles(d);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
-	rc = pb_mongo_init(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo, &d->conf.backend,
-	                   "precis-auth-mongo");
+	if (RAND_bytes(d->mac_key, sizeof d->mac_key) != 1) {
+		pc_log(&d->base.log, PC_LOG_ERR, "no random bytes for the credential cache key");
+		rc = MOSQ_ERR_UNKNOWN;
+		goto fail;
+	}
+	lc = (struct auth__lockout_config){
+	    d->conf.lockout_attempts, d->conf.lockout_address_attempts, d->conf.lockout_window_ms,
+	    d->conf.lockout_time_ms, 100000};
+	d->lockout = auth__lockout_new(&lc);
+	rc = d->lockout ? auth__cache_init(d) : MOSQ_ERR_NOMEM;
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = setup_stats(d);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = pb_mongo_init(&d->base, &d->mongo_backend, &d->mongo, &d->conf.mongo,
+		                   &d->conf.backend, "precis-auth-reg");
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = auth__lookup_init(d);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
-	rc = pb_callbacks_register(&d->base, auth_callbacks,
-	                           sizeof auth_callbacks / sizeof auth_callbacks[0], d);
+	pb_backend_set_work(&d->mongo_backend, auth__sync_work, d);
+	rc = pb_callbacks_register(&d->base, auth_callbacks, NCALLBACKS, d);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	pc_log(&d->base.log, PC_LOG_INFO, "loaded");
@@ -80,10 +248,11 @@ PB_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opt
 {
 	struct auth__data *d = userdata;
 
+	(void)options;
+	(void)option_count;
 	if (!d)
 		return MOSQ_ERR_SUCCESS;
-	pb_callbacks_unregister(&d->base, auth_callbacks,
-	                        sizeof auth_callbacks / sizeof auth_callbacks[0]);
+	pb_callbacks_unregister(&d->base, auth_callbacks, NCALLBACKS);
 	auth__free(d);
 	return MOSQ_ERR_SUCCESS;
 }

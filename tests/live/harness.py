@@ -264,10 +264,16 @@ class LiveTestCase(unittest.TestCase):
         return self.mqtt_client(client_id=client_id or principal, protocol=protocol,
                                 username=principal, password=password, **kw)
 
-    def retained(self, topic_filter, want, timeout=10.0):
-        """Subscribe to topic_filter and wait until the messages received so far
-        map each topic in `want` to its wanted payload. Returns the last
-        payload seen per topic (for the assertion message)."""
+    def admin_client(self):
+        """A fresh admin (superuser) principal, connected."""
+        return self.client_as("precis-test-admin-%d" % time.monotonic_ns(), role="admin",
+                              client_id="adm-%d" % time.monotonic_ns())
+
+    def retained(self, topic_filter, want, timeout=10.0, client=None):
+        """Subscribe to topic_filter (as a new admin principal unless client is
+        given) and wait until the messages received so far map each topic in
+        `want` to its wanted payload. Returns the last payload seen per topic
+        (for the assertion message)."""
         seen = {}
         lock = threading.Lock()
 
@@ -275,7 +281,7 @@ class LiveTestCase(unittest.TestCase):
             with lock:
                 seen[msg.topic] = msg.payload.decode(errors="replace")
 
-        c = self.mqtt_client()
+        c = client or self.admin_client()
         c.on_message = on_message
         c.subscribe(topic_filter, qos=1)
 

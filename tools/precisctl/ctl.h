@@ -86,6 +86,7 @@ void ctl_print_json(const bson_t *doc);
 int64_t ctl_now_ms(void);
 
 /* Subcommands (one file each), listed in main.c. */
+int ctl_device(struct ctl *c, int argc, char **argv);
 int ctl_ping(struct ctl *c, int argc, char **argv);
 
 #endif

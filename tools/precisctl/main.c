@@ -17,6 +17,9 @@
 #include "precis/options.h"
 
 static const struct ctl_command commands[] = {
+    {"device", ctl_device,
+     "the principal registry: add, list, show, enable, disable, passwd, "
+     "role, rm, import"},
     {"ping", ctl_ping, "check that MongoDB and Redis answer"},
 };
 

@@ -1,0 +1,602 @@
+/*
+ * device.c - `precisctl device ...`: the principal registry.
+ *
+ *   device add ID --role ROLE [password source] [--tag T]... [--meta JSON] [--disabled] [--force]
+ *   device list [--role ROLE] [--enabled | --disabled] [--tag T]
+ *   device show ID
+ *   device enable ID | disable ID | rm ID
+ *   device passwd ID [password source]
+ *   device role ID ROLE
+ *   device import FILE|- [--format csv|jsonl] [--force] [--iterations N] [--progress]
+ *
+ * Password sources: --password PW, --password-stdin (one line), --generate
+ * (a random one, printed once), or else a prompt on the terminal. Hashes
+ * are Mosquitto's $7$ (--iterations, default 101 like mosquitto_passwd).
+ * Every write is followed by a change-log record, which brokers poll to
+ * drop, re-read and (for disable, passwd, role, rm) disconnect the
+ * principal within a second. Import lives in device_import.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "precis/error.h"
+#include "precis/options.h"
+#include "precis/pwhash.h"
+#include "precis/registry.h"
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: precisctl device <subcommand> ...\n"
+	    "  add ID --role ROLE [PASSWORD] [--tag T]... [--meta JSON] [--disabled] [--force]\n"
+	    "  list [--role ROLE] [--enabled|--disabled] [--tag T]\n"
+	    "  show ID\n"
+	    "  enable ID | disable ID | rm ID\n"
+	    "  passwd ID [PASSWORD]\n"
+	    "  role ID ROLE\n"
+	    "  import FILE|- [--format csv|jsonl] [--force] [--iterations N] [--progress]\n"
+	    "PASSWORD: --password PW | --password-stdin | --generate (default: prompt);\n"
+	    "          --iterations N (PBKDF2 rounds of the $7$ hash, default %d)\n"
+	    "roles: device, app, ops, bridge, admin\n",
+	    PC_PWHASH_DEFAULT_ITER);
+}
+
+int dev__check_id(const char *id)
+{
+	char err[200];
+
+	if (!id)
+		return ctl_error(CTL_USAGE, "device: missing ID");
+	if (pc_id_check(id, strlen(id), err, sizeof err) != PC_OK)
+		return ctl_error(CTL_USAGE, "'%s' is not a valid id: %s", id, err);
+	return CTL_OK;
+}
+
+int dev__check_password(const char *pw)
+{
+	if (!pw || !pw[0])
+		return ctl_error(CTL_USAGE, "empty password");
+	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return ctl_error(CTL_USAGE, "password contains a control character");
+	}
+	return CTL_OK;
+}
+
+/* Read one line (no newline) into buf, without echo when stdin is a terminal. */
+static int read_password(const char *prompt, char *buf, size_t buflen)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO);
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	}
+	if (!fgets(buf, (int)buflen, stdin))
+		buf[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fputc('\n', stderr);
+	}
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == buflen - 1)
+		return ctl_error(CTL_USAGE, "password longer than %zu bytes", buflen - 2);
+	buf[n] = '\0';
+	return CTL_OK;
+}
+
+int dev__password(const struct dev__pw *src, char *buf, size_t buflen)
+{
+	int rc;
+
+	if (src->given) {
+		if (strlen(src->given) >= buflen)
+			return ctl_error(CTL_USAGE, "password longer than %zu bytes", buflen - 1);
+		snprintf(buf, buflen, "%s", src->given);
+	} else if (src->generate) {
+		static const char alphabet[] =
+		    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+		unsigned char raw[24];
+		FILE *f = fopen("/dev/urandom", "rb");
+
+		if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
+			if (f)
+				fclose(f);
+			return ctl_error(CTL_ERR, "cannot read /dev/urandom");
+		}
+		fclose(f);
+		for (size_t i = 0; i < sizeof raw && i + 1 < buflen; i++)
+			buf[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+		buf[sizeof raw < buflen ? sizeof raw : buflen - 1] = '\0';
+	} else if (src->from_stdin || !isatty(STDIN_FILENO)) {
+		rc = read_password("", buf, buflen);
+		if (rc != CTL_OK)
+			return rc;
+	} else {
+		char again[DEV_PW_MAX + 2];
+
+		rc = read_password("password: ", buf, buflen);
+		if (rc == CTL_OK)
+			rc = read_password("again: ", again, sizeof again);
+		if (rc != CTL_OK)
+			return rc;
+		if (strcmp(buf, again) != 0)
+			return ctl_error(CTL_USAGE, "the passwords differ");
+	}
+	return dev__check_password(buf);
+}
+
+int dev__hash(const char *pw, int iterations, char *hash, size_t hashlen)
+{
+	char err[200];
+
+	if (pc_pwhash_make(hash, hashlen, pw, strlen(pw), iterations, 12, err, sizeof err) != PC_OK)
+		return ctl_error(CTL_ERR, "cannot hash the password: %s", err);
+	return CTL_OK;
+}
+
+int dev__log_change(struct ctl *c, const char *const *ids, size_t n)
+{
+	char err[512];
+
+	if (pc_registry_log_changes(ctl_mongo(c), c->mongo_db, ids, n, err, sizeof err) != PC_OK)
+		return ctl_error(CTL_ERR,
+		                 "registry written, but the change log failed (%s): brokers pick "
+		                 "the change up within cache_ttl instead of a second",
+		                 err);
+	return CTL_OK;
+}
+
+void dev__now(bson_t *b, const char *key)
+{
+	BSON_APPEND_DATE_TIME(b, key, ctl_now_ms());
+}
+
+/* ---- add ---- */
+
+static int cmd_add(struct ctl *c, int argc, char **argv)
+{
+	enum { O_ROLE = 256, O_PW, O_PWSTDIN, O_GEN, O_ITER, O_TAG, O_META, O_DISABLED, O_FORCE };
+	static const struct option opts[] = {
+	    {"role", required_argument, NULL, O_ROLE},
+	    {"password", required_argument, NULL, O_PW},
+	    {"password-stdin", no_argument, NULL, O_PWSTDIN},
+	    {"generate", no_argument, NULL, O_GEN},
+	    {"iterations", required_argument, NULL, O_ITER},
+	    {"tag", required_argument, NULL, O_TAG},
+	    {"meta", required_argument, NULL, O_META},
+	    {"disabled", no_argument, NULL, O_DISABLED},
+	    {"force", no_argument, NULL, O_FORCE},
+	    {NULL, 0, NULL, 0},
+	};
+	struct dev__pw src = {0};
+	const char *role_name = NULL, *meta = NULL, *tags[64];
+	size_t ntags = 0;
+	bool disabled = false, force = false;
+	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc;
+	enum pc_role role;
+	char pw[DEV_PW_MAX + 2], hash[PC_PWHASH_TEXT_MAX + 1];
+	struct dev__record r;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_ROLE:
+			role_name = optarg;
+			break;
+		case O_PW:
+			src.given = optarg;
+			break;
+		case O_PWSTDIN:
+			src.from_stdin = true;
+			break;
+		case O_GEN:
+			src.generate = true;
+			break;
+		case O_ITER:
+			if ((rc = dev__parse_iterations(optarg, &iterations)) != CTL_OK)
+				return rc;
+			break;
+		case O_TAG:
+			if (ntags == sizeof tags / sizeof tags[0])
+				return ctl_error(CTL_USAGE, "at most 64 --tag");
+			tags[ntags++] = optarg;
+			break;
+		case O_META:
+			meta = optarg;
+			break;
+		case O_DISABLED:
+			disabled = true;
+			break;
+		case O_FORCE:
+			force = true;
+			break;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return ctl_error(CTL_USAGE, "device add: expected one ID");
+	if ((rc = dev__check_id(argv[optind])) != CTL_OK)
+		return rc;
+	if (!role_name || pc_role_parse(role_name, &role) != PC_OK)
+		return ctl_error(CTL_USAGE, "device add: --role must be one of device, app, ops, "
+		                            "bridge, admin");
+	if ((rc = dev__password(&src, pw, sizeof pw)) != CTL_OK ||
+	    (rc = dev__hash(pw, iterations, hash, sizeof hash)) != CTL_OK)
+		return rc;
+	memset(&r, 0, sizeof r);
+	r.id = argv[optind];
+	r.role = role;
+	r.enabled = !disabled;
+	r.password_hash = hash;
+	r.tags = tags;
+	r.ntags = ntags;
+	r.meta_json = meta;
+	rc = dev__write(c, &r, force);
+	if (rc != CTL_OK)
+		return rc;
+	if (c->json) {
+		bson_t doc = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&doc, "id", r.id);
+		BSON_APPEND_UTF8(&doc, "role", pc_role_name(role));
+		BSON_APPEND_BOOL(&doc, "enabled", r.enabled);
+		BSON_APPEND_BOOL(&doc, "replaced", r.existed);
+		if (src.generate)
+			BSON_APPEND_UTF8(&doc, "password", pw);
+		ctl_print_json(&doc);
+		bson_destroy(&doc);
+	} else {
+		printf("%s %s (%s%s)\n", r.existed ? "replaced" : "added", r.id, pc_role_name(role),
+		       r.enabled ? "" : ", disabled");
+		if (src.generate)
+			printf("password: %s\n", pw);
+	}
+	return CTL_OK;
+}
+
+/* ---- list and show ---- */
+
+static bool has_tag(const bson_t *doc, const char *tag)
+{
+	bson_iter_t it, arr;
+
+	if (!bson_iter_init_find(&it, doc, "tags") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &arr))
+		return false;
+	while (bson_iter_next(&arr)) {
+		if (BSON_ITER_HOLDS_UTF8(&arr) && strcmp(bson_iter_utf8(&arr, NULL), tag) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The document for output: everything but the hash, which becomes its scheme. */
+static void public_view(const bson_t *doc, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_init(out);
+	if (!bson_iter_init(&it, doc))
+		return;
+	while (bson_iter_next(&it)) {
+		const char *key = bson_iter_key(&it);
+
+		if (strcmp(key, "password_hash") == 0) {
+			struct pc_pwhash h;
+			char scheme[64] = "invalid";
+
+			if (BSON_ITER_HOLDS_UTF8(&it) &&
+			    pc_pwhash_parse(bson_iter_utf8(&it, NULL), &h, NULL, 0) == PC_OK)
+				snprintf(scheme, sizeof scheme, "$%d$ %d iterations", (int)h.kind,
+				         h.iterations);
+			BSON_APPEND_UTF8(out, "hash", scheme);
+			continue;
+		}
+		bson_append_iter(out, key, -1, &it);
+	}
+}
+
+static void print_row(const bson_t *doc)
+{
+	bson_iter_t it;
+	const char *id = "?", *role = "?";
+	bool enabled = false;
+	char tags[256] = "";
+	size_t off = 0;
+
+	if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+		id = bson_iter_utf8(&it, NULL);
+	if (bson_iter_init_find(&it, doc, "role") && BSON_ITER_HOLDS_UTF8(&it))
+		role = bson_iter_utf8(&it, NULL);
+	if (bson_iter_init_find(&it, doc, "enabled") && BSON_ITER_HOLDS_BOOL(&it))
+		enabled = bson_iter_bool(&it);
+	if (bson_iter_init_find(&it, doc, "tags") && BSON_ITER_HOLDS_ARRAY(&it)) {
+		bson_iter_t arr;
+
+		if (bson_iter_recurse(&it, &arr)) {
+			while (bson_iter_next(&arr) && off < sizeof tags - 1) {
+				int n = snprintf(
+				    tags + off, sizeof tags - off, "%s%s", off ? "," : "",
+				    BSON_ITER_HOLDS_UTF8(&arr) ? bson_iter_utf8(&arr, NULL) : "?");
+				off += n > 0 ? (size_t)n : 0;
+			}
+		}
+	}
+	printf("%-32s %-7s %-8s %s\n", id, role, enabled ? "enabled" : "DISABLED", tags);
+}
+
+static int cmd_list(struct ctl *c, int argc, char **argv)
+{
+	enum { O_ROLE = 256, O_ENABLED, O_DISABLED, O_TAG };
+	static const struct option opts[] = {
+	    {"role", required_argument, NULL, O_ROLE},
+	    {"enabled", no_argument, NULL, O_ENABLED},
+	    {"disabled", no_argument, NULL, O_DISABLED},
+	    {"tag", required_argument, NULL, O_TAG},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *role = NULL, *tag = NULL;
+	int enabled = -1, opt;
+	enum pc_role r;
+	mongoc_collection_t *coll;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t berr;
+	size_t shown = 0;
+	int rc = CTL_OK;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_ROLE:
+			role = optarg;
+			break;
+		case O_ENABLED:
+			enabled = 1;
+			break;
+		case O_DISABLED:
+			enabled = 0;
+			break;
+		case O_TAG:
+			tag = optarg;
+			break;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind != argc)
+		return ctl_error(CTL_USAGE, "device list: unexpected argument '%s'", argv[optind]);
+	if (role && pc_role_parse(role, &r) != PC_OK)
+		return ctl_error(CTL_USAGE, "device list: unknown role '%s'", role);
+	coll = ctl_collection(c, PC_REGISTRY_COLL);
+	if (!coll)
+		return CTL_ERR;
+	if (role)
+		BSON_APPEND_UTF8(&filter, "role", role);
+	if (enabled >= 0)
+		BSON_APPEND_BOOL(&filter, "enabled", enabled == 1);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (tag && !has_tag(doc, tag))
+			continue;
+		if (c->json) {
+			bson_t view;
+
+			public_view(doc, &view);
+			ctl_print_json(&view);
+			bson_destroy(&view);
+		} else {
+			if (shown == 0)
+				printf("%-32s %-7s %-8s %s\n", "ID", "ROLE", "STATE", "TAGS");
+			print_row(doc);
+		}
+		shown++;
+	}
+	if (mongoc_cursor_error(cur, &berr))
+		rc = ctl_error(CTL_ERR, "device list: %s", berr.message);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+static int cmd_show(struct ctl *c, int argc, char **argv)
+{
+	bson_t doc, view;
+	int rc;
+
+	if (argc != 2)
+		return ctl_error(CTL_USAGE, "device show: expected one ID");
+	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+		return rc;
+	rc = dev__fetch(c, argv[1], &doc);
+	if (rc != CTL_OK)
+		return rc;
+	public_view(&doc, &view);
+	if (c->json) {
+		ctl_print_json(&view);
+	} else {
+		char *s = bson_as_relaxed_extended_json(&view, NULL);
+
+		printf("%s\n", s ? s : "?");
+		bson_free(s);
+	}
+	bson_destroy(&view);
+	bson_destroy(&doc);
+	return CTL_OK;
+}
+
+/* ---- single-field updates ---- */
+
+static int report_update(struct ctl *c, const char *id, const char *what)
+{
+	if (c->json) {
+		bson_t doc = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&doc, "id", id);
+		BSON_APPEND_UTF8(&doc, "done", what);
+		ctl_print_json(&doc);
+		bson_destroy(&doc);
+	} else {
+		printf("%s %s\n", what, id);
+	}
+	return CTL_OK;
+}
+
+static int cmd_enable(struct ctl *c, int argc, char **argv, bool enable)
+{
+	bson_t set = BSON_INITIALIZER;
+	int rc;
+
+	if (argc != 2)
+		return ctl_error(CTL_USAGE, "device %s: expected one ID", argv[0]);
+	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+		return rc;
+	BSON_APPEND_BOOL(&set, "enabled", enable);
+	rc = dev__update(c, argv[1], &set);
+	bson_destroy(&set);
+	return rc == CTL_OK ? report_update(c, argv[1], enable ? "enabled" : "disabled") : rc;
+}
+
+static int cmd_passwd(struct ctl *c, int argc, char **argv)
+{
+	enum { O_PW = 256, O_PWSTDIN, O_GEN, O_ITER };
+	static const struct option opts[] = {
+	    {"password", required_argument, NULL, O_PW},
+	    {"password-stdin", no_argument, NULL, O_PWSTDIN},
+	    {"generate", no_argument, NULL, O_GEN},
+	    {"iterations", required_argument, NULL, O_ITER},
+	    {NULL, 0, NULL, 0},
+	};
+	struct dev__pw src = {0};
+	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc;
+	char pw[DEV_PW_MAX + 2], hash[PC_PWHASH_TEXT_MAX + 1];
+	bson_t set = BSON_INITIALIZER;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_PW:
+			src.given = optarg;
+			break;
+		case O_PWSTDIN:
+			src.from_stdin = true;
+			break;
+		case O_GEN:
+			src.generate = true;
+			break;
+		case O_ITER:
+			if ((rc = dev__parse_iterations(optarg, &iterations)) != CTL_OK)
+				return rc;
+			break;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return ctl_error(CTL_USAGE, "device passwd: expected one ID");
+	if ((rc = dev__check_id(argv[optind])) != CTL_OK)
+		return rc;
+	/* Fail before prompting when the principal does not exist. */
+	if ((rc = dev__exists(c, argv[optind])) != CTL_OK)
+		return rc;
+	if ((rc = dev__password(&src, pw, sizeof pw)) != CTL_OK ||
+	    (rc = dev__hash(pw, iterations, hash, sizeof hash)) != CTL_OK)
+		return rc;
+	BSON_APPEND_UTF8(&set, "password_hash", hash);
+	rc = dev__update(c, argv[optind], &set);
+	bson_destroy(&set);
+	if (rc != CTL_OK)
+		return rc;
+	if (src.generate && !c->json)
+		printf("password: %s\n", pw);
+	if (src.generate && c->json) {
+		bson_t doc = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&doc, "id", argv[optind]);
+		BSON_APPEND_UTF8(&doc, "done", "password changed");
+		BSON_APPEND_UTF8(&doc, "password", pw);
+		ctl_print_json(&doc);
+		bson_destroy(&doc);
+		return CTL_OK;
+	}
+	return report_update(c, argv[optind], "password changed");
+}
+
+static int cmd_role(struct ctl *c, int argc, char **argv)
+{
+	enum pc_role role;
+	bson_t set = BSON_INITIALIZER;
+	int rc;
+
+	if (argc != 3)
+		return ctl_error(CTL_USAGE, "device role: expected ID ROLE");
+	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+		return rc;
+	if (pc_role_parse(argv[2], &role) != PC_OK)
+		return ctl_error(CTL_USAGE, "device role: unknown role '%s'", argv[2]);
+	BSON_APPEND_UTF8(&set, "role", pc_role_name(role));
+	rc = dev__update(c, argv[1], &set);
+	bson_destroy(&set);
+	return rc == CTL_OK ? report_update(c, argv[1], "role set") : rc;
+}
+
+static int cmd_rm(struct ctl *c, int argc, char **argv)
+{
+	int rc;
+
+	if (argc != 2)
+		return ctl_error(CTL_USAGE, "device rm: expected one ID");
+	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+		return rc;
+	rc = dev__remove(c, argv[1]);
+	return rc == CTL_OK ? report_update(c, argv[1], "removed") : rc;
+}
+
+int ctl_device(struct ctl *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		usage(sub ? stdout : stderr);
+		return sub ? CTL_OK : CTL_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 0;
+	if (strcmp(sub, "add") == 0)
+		return cmd_add(c, argc, argv);
+	if (strcmp(sub, "list") == 0)
+		return cmd_list(c, argc, argv);
+	if (strcmp(sub, "show") == 0)
+		return cmd_show(c, argc, argv);
+	if (strcmp(sub, "enable") == 0)
+		return cmd_enable(c, argc, argv, true);
+	if (strcmp(sub, "disable") == 0)
+		return cmd_enable(c, argc, argv, false);
+	if (strcmp(sub, "passwd") == 0)
+		return cmd_passwd(c, argc, argv);
+	if (strcmp(sub, "role") == 0)
+		return cmd_role(c, argc, argv);
+	if (strcmp(sub, "rm") == 0)
+		return cmd_rm(c, argc, argv);
+	if (strcmp(sub, "import") == 0)
+		return dev__import(c, argc, argv);
+	ctl_error(CTL_USAGE, "device: unknown subcommand '%s'", sub);
+	usage(stderr);
+	return CTL_USAGE;
+}

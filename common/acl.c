@@ -1,11 +1,17 @@
 /*
  * acl.c - role templates and pure ACL decisions (see acl.h).
  *
- * Matching walks both strings level by level without allocating. A rule
- * with %u or %c is expanded into a stack buffer per check: templates are
- * short, and a device role has seven rules, so a decision costs well under
- * a microsecond. Used by the auth plugin's MOSQ_EVT_ACL_CHECK callback,
- * on the broker thread, for every publish, delivery and subscription.
+ * Used by the auth plugin's MOSQ_EVT_ACL_CHECK callback on the broker
+ * thread, for every publish, every delivery and every subscription, so the
+ * decision path is tuned: each rule is split into levels once, at parse
+ * time (literal, '+', '#', %u, %c, or text mixed with %-tokens); a check
+ * splits the topic once into at most ACL_MAX_LEVELS levels and compares
+ * level arrays, taking %u and %c straight from the client without building
+ * strings. Only a level that mixes text and tokens ("kiosk-%c") is
+ * expanded, into a stack buffer. Topics with more levels than that fall
+ * back to expanding whole patterns and matching strings
+ * (pc_topic_matches / pc_filter_covers), which define the semantics and
+ * are what the unit tests check the fast path against.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +20,11 @@
 #include "precis/error.h"
 #include "precis/topic.h"
 
-/* ---- levels ---- */
+#define ACL_MAX_LEVELS 32
+
+enum level_kind { LV_LIT, LV_PLUS, LV_HASH, LV_USER, LV_CLIENT, LV_MIXED };
+
+/* ---- string matching (the reference semantics) ---- */
 
 struct level {
 	const char *s;
@@ -118,7 +128,7 @@ bool pc_filter_check(const char *filter)
 	return true;
 }
 
-/* ---- templates ---- */
+/* ---- %-tokens ---- */
 
 /* A value that may replace %u or %c: non-empty, no separators or wildcards. */
 static bool substitutable(const char *v)
@@ -127,40 +137,77 @@ static bool substitutable(const char *v)
 }
 
 /*
- * Expand %u, %c and %% of pattern into buf. Returns false when a value is
- * missing or unusable, or the result does not fit.
+ * Expand %u, %c and %% of s[0..len) into buf (NUL-terminated); returns the
+ * length, or -1 when a value is missing or unusable or it does not fit.
  */
-static bool expand(const char *pattern, const char *username, const char *client_id, char *buf,
-                   size_t buflen)
+static long expand(const char *s, size_t len, const char *username, const char *client_id,
+                   char *buf, size_t buflen)
 {
 	size_t o = 0;
 
-	for (const char *p = pattern; *p; p++) {
-		const char *v = NULL;
+	for (size_t i = 0; i < len; i++) {
+		const char *v;
 		size_t n;
 
-		if (*p != '%') {
+		if (s[i] != '%') {
 			if (o + 1 >= buflen)
-				return false;
-			buf[o++] = *p;
+				return -1;
+			buf[o++] = s[i];
 			continue;
 		}
-		p++;
-		if (*p == '%') {
+		i++; /* parse allowed only %u, %c and %% */
+		if (s[i] == '%') {
 			v = "%";
 		} else {
-			v = *p == 'u' ? username : client_id; /* parse allowed only u, c, % */
+			v = s[i] == 'u' ? username : client_id;
 			if (!substitutable(v))
-				return false;
+				return -1;
 		}
 		n = strlen(v);
 		if (o + n >= buflen)
-			return false;
+			return -1;
 		memcpy(buf + o, v, n);
 		o += n;
 	}
 	buf[o] = '\0';
-	return true;
+	return (long)o;
+}
+
+/* ---- parsing ---- */
+
+/* Split the rule's pattern into levels. */
+static int compile(struct pc_acl_rule *rule)
+{
+	const char *p = rule->pattern;
+	size_t n = 1;
+
+	for (const char *c = p; *c; c++)
+		n += *c == '/';
+	rule->levels = calloc(n, sizeof *rule->levels);
+	if (!rule->levels)
+		return PC_ERR_NOMEM;
+	rule->nlevels = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *start = p;
+		struct level l = take(&p);
+		struct pc_acl_level *lv = &rule->levels[i];
+
+		lv->off = (uint16_t)(start - rule->pattern);
+		lv->len = (uint16_t)l.len;
+		if (is(l, "+"))
+			lv->kind = LV_PLUS;
+		else if (is(l, "#"))
+			lv->kind = LV_HASH;
+		else if (is(l, "%u"))
+			lv->kind = LV_USER;
+		else if (is(l, "%c"))
+			lv->kind = LV_CLIENT;
+		else if (memchr(l.s, '%', l.len))
+			lv->kind = LV_MIXED;
+		else
+			lv->kind = LV_LIT;
+	}
+	return PC_OK;
 }
 
 static int add_rule(struct pc_acl_role *r, unsigned access, const char *root, const char *pat,
@@ -168,24 +215,25 @@ static int add_rule(struct pc_acl_role *r, unsigned access, const char *root, co
 {
 	struct pc_acl_rule *rules = realloc(r->rules, (r->n + 1) * sizeof *rules);
 	size_t rl = root && root[0] && pat[0] != '$' ? strlen(root) + 1 : 0;
-	char *copy;
+	struct pc_acl_rule *rule;
 
 	if (!rules)
 		return PC_ERR_NOMEM;
 	r->rules = rules;
-	copy = malloc(rl + len + 1);
-	if (!copy)
+	rule = &r->rules[r->n];
+	memset(rule, 0, sizeof *rule);
+	rule->pattern = malloc(rl + len + 1);
+	if (!rule->pattern)
 		return PC_ERR_NOMEM;
 	if (rl) {
-		memcpy(copy, root, rl - 1);
-		copy[rl - 1] = '/';
+		memcpy(rule->pattern, root, rl - 1);
+		rule->pattern[rl - 1] = '/';
 	}
-	memcpy(copy + rl, pat, len);
-	copy[rl + len] = '\0';
-	r->rules[r->n].access = access;
-	r->rules[r->n].pattern = copy;
+	memcpy(rule->pattern + rl, pat, len);
+	rule->pattern[rl + len] = '\0';
+	rule->access = access;
 	r->n++;
-	return PC_OK;
+	return compile(rule);
 }
 
 /* Check the %-tokens of a pattern: only %u, %c and %%. */
@@ -265,11 +313,128 @@ int pc_acl_parse(const char *spec, const char *root, struct pc_acl_role *out, ch
 
 void pc_acl_role_cleanup(struct pc_acl_role *r)
 {
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->rules[i].pattern);
+		free(r->rules[i].levels);
+	}
 	free(r->rules);
 	r->rules = NULL;
 	r->n = 0;
+}
+
+/* ---- decisions ---- */
+
+/* A topic or filter split into levels; n > ACL_MAX_LEVELS means "too many". */
+struct split {
+	size_t n;
+	struct level l[ACL_MAX_LEVELS];
+};
+
+static void split(const char *s, struct split *out)
+{
+	const char *p = s;
+
+	out->n = 0;
+	while (p) {
+		if (out->n == ACL_MAX_LEVELS) {
+			out->n++;
+			return;
+		}
+		out->l[out->n++] = take(&p);
+	}
+}
+
+/* The client's username or client id, checked once per decision, when first needed. */
+struct value {
+	const char *s;
+	size_t len;
+	int ok; /* -1: not looked at yet; 0: unusable in a topic; 1: usable */
+};
+
+static bool value_ok(struct value *v)
+{
+	if (v->ok < 0) {
+		v->ok = substitutable(v->s);
+		v->len = v->ok ? strlen(v->s) : 0;
+	}
+	return v->ok;
+}
+
+/* The client's text for a level of rule, or false when the rule cannot apply. */
+static bool resolve(const struct pc_acl_rule *rule, const struct pc_acl_level *lv,
+                    struct value *user, struct value *client, char *buf, size_t buflen,
+                    struct level *out)
+{
+	long n;
+
+	switch (lv->kind) {
+	case LV_USER:
+	case LV_CLIENT: {
+		struct value *v = lv->kind == LV_USER ? user : client;
+
+		if (!value_ok(v))
+			return false;
+		*out = (struct level){v->s, v->len};
+		return true;
+	}
+	case LV_MIXED:
+		n = expand(rule->pattern + lv->off, lv->len, user->s, client->s, buf, buflen);
+		if (n < 0)
+			return false;
+		*out = (struct level){buf, (size_t)n};
+		return true;
+	default:
+		*out = (struct level){rule->pattern + lv->off, lv->len};
+		return true;
+	}
+}
+
+/*
+ * Whether rule matches the topic t (subscribe false) or covers the filter
+ * t (subscribe true), on split levels: the semantics of pc_topic_matches
+ * and pc_filter_covers.
+ */
+static bool rule_applies(const struct pc_acl_rule *rule, const struct split *t, bool subscribe,
+                         struct value *user, struct value *client)
+{
+	char buf[PC_TOPIC_MAX + 1];
+	size_t i;
+
+	if (t->l[0].len > 0 && t->l[0].s[0] == '$' &&
+	    (rule->levels[0].kind == LV_PLUS || rule->levels[0].kind == LV_HASH))
+		return false;
+	for (i = 0;; i++) {
+		const struct pc_acl_level *lv;
+		struct level want, got;
+
+		if (i == rule->nlevels)
+			return i == t->n;
+		lv = &rule->levels[i];
+		if (lv->kind == LV_HASH)
+			return true;
+		if (i == t->n)
+			return false;
+		got = t->l[i];
+		if (subscribe && is(got, "#"))
+			return false;
+		if (lv->kind == LV_PLUS)
+			continue;
+		if (subscribe && is(got, "+"))
+			return false;
+		if (!resolve(rule, lv, user, client, buf, sizeof buf, &want) || !same(want, got))
+			return false;
+	}
+}
+
+/* The fallback for topics with very many levels: expand, then match strings. */
+static bool rule_applies_slow(const struct pc_acl_rule *rule, const char *topic, bool subscribe,
+                              const char *username, const char *client_id)
+{
+	char buf[PC_TOPIC_MAX + 1];
+
+	if (expand(rule->pattern, strlen(rule->pattern), username, client_id, buf, sizeof buf) < 0)
+		return false;
+	return subscribe ? pc_filter_covers(buf, topic) : pc_topic_matches(buf, topic);
 }
 
 /* The filter a subscription really asks for: without "$share/<group>/"; NULL if malformed. */
@@ -289,16 +454,16 @@ static const char *unshare(const char *filter)
 bool pc_acl_check(const struct pc_acl_role *r, const char *username, const char *client_id,
                   const char *topic, int access)
 {
-	char buf[PC_TOPIC_MAX + 1];
+	struct split t;
+	struct value user = {username, 0, -1}, client = {client_id, 0, -1};
+	bool subscribe = access == PC_ACL_SUBSCRIBE;
 	unsigned want;
 
-	if (access == PC_ACL_UNSUBSCRIBE)
-		return true;
-	if (r->superuser)
+	if (access == PC_ACL_UNSUBSCRIBE || r->superuser)
 		return true;
 	if (!topic)
 		return false;
-	if (access == PC_ACL_SUBSCRIBE) {
+	if (subscribe) {
 		topic = unshare(topic);
 		if (!topic)
 			return false;
@@ -308,19 +473,15 @@ bool pc_acl_check(const struct pc_acl_role *r, const char *username, const char 
 	} else {
 		return false;
 	}
+	split(topic, &t);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct pc_acl_rule *rule = &r->rules[i];
-		const char *pat = rule->pattern;
 
 		if (!(rule->access & want))
 			continue;
-		if (strchr(pat, '%')) {
-			if (!expand(pat, username, client_id, buf, sizeof buf))
-				continue;
-			pat = buf;
-		}
-		if (access == PC_ACL_SUBSCRIBE ? pc_filter_covers(pat, topic)
-		                               : pc_topic_matches(pat, topic))
+		if (t.n <= ACL_MAX_LEVELS
+		        ? rule_applies(rule, &t, subscribe, &user, &client)
+		        : rule_applies_slow(rule, topic, subscribe, username, client_id))
 			return true;
 	}
 	return false;

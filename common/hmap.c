@@ -40,11 +40,18 @@ static uint64_t rotl(uint64_t x, int b)
 
 static uint64_t load64_le(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+#else
 	uint64_t v = 0;
 
 	for (int i = 7; i >= 0; i--)
 		v = (v << 8) | p[i];
 	return v;
+#endif
 }
 
 #define SIPROUND                                                                                   \
@@ -65,7 +72,9 @@ static uint64_t load64_le(const uint8_t *p)
 		v2 = rotl(v2, 32);                                                                 \
 	} while (0)
 
-uint64_t pc_siphash(const uint8_t k[16], const void *data, size_t len, int c, int d)
+/* The body, inlined twice: with constant rounds for the map, with any for pc_siphash. */
+static inline __attribute__((always_inline)) uint64_t siphash(const uint8_t k[16], const void *data,
+                                                              size_t len, int c, int d)
 {
 	const uint8_t *in = data;
 	uint64_t k0 = load64_le(k), k1 = load64_le(k + 8);
@@ -97,9 +106,14 @@ uint64_t pc_siphash(const uint8_t k[16], const void *data, size_t len, int c, in
 
 /* ---- the map ---- */
 
+uint64_t pc_siphash(const uint8_t k[16], const void *data, size_t len, int c, int d)
+{
+	return siphash(k, data, len, c, d);
+}
+
 static uint64_t hash_of(const struct pc_hmap *m, const char *key, size_t len)
 {
-	return pc_siphash(m->seed, key, len, 1, 3);
+	return siphash(m->seed, key, len, 1, 3);
 }
 
 static void seed_init(uint8_t seed[16])

@@ -127,11 +127,19 @@ struct auth__data {
 	struct auth__counters n;
 
 	/* Broker thread. */
-	struct pc_hmap *cache; /* id -> struct auth__principal */
-	size_t negatives;      /* negative entries in cache */
+	struct pc_hmap *cache;    /* id -> struct auth__principal */
+	uint64_t cache_gen;       /* bumped whenever an entry is freed */
+	struct auth__memo {       /* ACL checks: username pointer -> entry, without hashing */
+		const char *user; /* the client's username pointer (stable per connection) */
+		char name[PC_ID_MAX + 1];
+		struct auth__principal *e;
+		uint64_t gen; /* cache_gen when filled; any other value: stale */
+	} memo[64];
+	size_t negatives; /* negative entries in cache */
 	size_t sweep_cursor;
-	uint32_t load_gen; /* newest generation seen from the worker */
-	bool loaded;       /* the registry was fully loaded at least once */
+	int64_t next_sweep_ms; /* monotonic time of the next housekeeping pass */
+	uint32_t load_gen;     /* newest generation seen from the worker */
+	bool loaded;           /* the registry was fully loaded at least once */
 	unsigned char mac_key[32];
 	struct auth__lockout *lockout;
 	struct auth__lookup lookup;
@@ -185,12 +193,21 @@ struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
  */
 bool auth__cache_request(struct auth__data *d, const char *id);
 
+/* Housekeeping cadence: the table sweep and the lockout sweep. */
+#define AUTH_SWEEP_MS 100
+
 /*
- * auth__cache_tick - from TICK: apply queued updates (bounded per call),
- * sweep part of the table (refresh requests for entries near expiry,
- * dropping expired negative entries), update the gauge.
+ * auth__cache_tick - from TICK: apply queued updates (bounded per call)
+ * and update the gauge. Costs one atomic load when nothing is queued.
  */
 void auth__cache_tick(struct auth__data *d);
+
+/*
+ * auth__cache_sweep - every AUTH_SWEEP_MS: look at a slice of the table
+ * (a fiftieth, so all of it every 5 s): ask the worker to re-read entries
+ * in the last fifth of their TTL, drop expired negative entries.
+ */
+void auth__cache_sweep(struct auth__data *d, int64_t now);
 
 /* auth__now_ms - the monotonic clock in milliseconds. */
 int64_t auth__now_ms(void);

@@ -9,7 +9,7 @@
  * batches (preload, change-log polls, answers to refresh requests);
  * applying one that disables a principal, changes its password or role,
  * or removes it kicks its connected clients. A sweep over a slice of the
- * table per TICK asks the worker to re-read positive entries in the last
+ * table every AUTH_SWEEP_MS asks the worker to re-read positive entries in the last
  * fifth of their TTL and drops expired negative ones. Nothing here waits
  * on I/O.
  */
@@ -42,6 +42,7 @@ int auth__cache_init(struct auth__data *d)
 	if (!d->cache || !d->updates || !d->requests)
 		return MOSQ_ERR_NOMEM;
 	d->rnd = (uint64_t)auth__now_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)d;
+	d->cache_gen = 1; /* memo slots start at gen 0: empty */
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -50,6 +51,7 @@ void auth__cache_cleanup(struct auth__data *d)
 	size_t cur = 0;
 	void *v;
 
+	d->cache_gen++;
 	if (d->cache) {
 		while (pc_hmap_next(d->cache, &cur, NULL, NULL, &v))
 			free(v);
@@ -186,6 +188,7 @@ static void drop(struct auth__data *d, const char *id, const char *why)
 	else if (why)
 		kick(d, copy, why);
 	free(e);
+	d->cache_gen++; /* the ACL memo may hold e */
 }
 
 struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
@@ -260,8 +263,7 @@ static void apply(struct auth__data *d, const struct auth__update *u)
 	}
 }
 
-/* Look at a slice of the table: refresh what nears expiry, forget expired negatives. */
-static void sweep(struct auth__data *d, int64_t now)
+void auth__cache_sweep(struct auth__data *d, int64_t now)
 {
 	size_t slots = pc_hmap_slots(d->cache), budget = slots / 50 + 256, seen = 0, len;
 	int64_t ahead = d->conf.cache_ttl_ms / 5;
@@ -302,7 +304,6 @@ void auth__cache_tick(struct auth__data *d)
 			apply(d, &b->u[i]);
 		free(b);
 	}
-	sweep(d, auth__now_ms());
 	atomic_store_explicit(&d->n.principals, pc_hmap_count(d->cache) - d->negatives,
 	                      memory_order_relaxed);
 }

@@ -67,13 +67,21 @@ static const struct pc_opt_def auth_opts[] = {
 static int auth__on_tick(int event, void *event_data, void *userdata)
 {
 	struct auth__data *d = userdata;
+	int64_t now;
 
 	(void)event;
 	(void)event_data;
 	pb_tick(&d->base);
 	pb_backend_tick(&d->base, &d->mongo_backend);
 	auth__cache_tick(d);
-	auth__lockout_sweep(d->lockout, auth__now_ms(), 256);
+	/* A busy broker ticks tens of thousands of times a second: housekeeping
+	 * runs at most every SWEEP_MS, not on every tick. */
+	now = auth__now_ms();
+	if (now >= d->next_sweep_ms) {
+		d->next_sweep_ms = now + AUTH_SWEEP_MS;
+		auth__cache_sweep(d, now);
+		auth__lockout_sweep(d->lockout, now, 1024);
+	}
 	pb_stats_tick(&d->base, &d->stats);
 	return MOSQ_ERR_SUCCESS;
 }

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The access kinds, with Mosquitto's MOSQ_ACL_* values. */
 enum pc_acl_access {
@@ -33,9 +34,17 @@ enum pc_acl_access {
 	PC_ACL_UNSUBSCRIBE = 0x08,
 };
 
+/* One level of a rule, split at parse time (see acl.c). */
+struct pc_acl_level {
+	unsigned char kind; /* literal, '+', '#', %u, %c, or text mixed with %-tokens */
+	uint16_t off, len;  /* the level's text in the rule's pattern */
+};
+
 struct pc_acl_rule {
 	unsigned access; /* PC_ACL_READ and/or PC_ACL_WRITE */
 	char *pattern;   /* owned */
+	size_t nlevels;
+	struct pc_acl_level *levels; /* owned */
 };
 
 struct pc_acl_role {

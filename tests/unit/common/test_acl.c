@@ -321,6 +321,114 @@ static void test_superuser(void)
 	run_decisions("superuser", NULL, d, sizeof d / sizeof d[0]);
 }
 
+/* ---- the split-level fast path against the string semantics ---- */
+
+static uint32_t xorshift(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+/* The test's own %u / %c expansion; false when a value is unusable. */
+static bool oracle_expand(const char *pat, const char *u, const char *c, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (const char *p = pat; *p; p++) {
+		const char *v = NULL;
+
+		if (*p == '%') {
+			p++;
+			v = *p == 'u' ? u : c;
+			if (!v || !v[0] || strpbrk(v, "/+#"))
+				return false;
+			if (o + strlen(v) >= n)
+				return false;
+			memcpy(out + o, v, strlen(v));
+			o += strlen(v);
+			continue;
+		}
+		if (o + 1 >= n)
+			return false;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static void join_levels(char *buf, size_t buflen, const char *const *levels, int n)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && o + 1 < buflen; i++)
+		o += (size_t)snprintf(buf + o, buflen - o, "%s%s", i ? "/" : "", levels[i]);
+}
+
+static void test_fast_path_matches_string_semantics(void)
+{
+	static const char *const pat_levels[] = {"a", "b", "+", "%u", "%c", "x%u", "%c-y", "u1"};
+	static const char *const top_levels[] = {"a", "b", "u1", "c1", "xu1", "c1-y", "", "+"};
+	static const char *const users[] = {"u1", "u/2", NULL, ""};
+	static const char *const clients[] = {"c1", "c+1", NULL};
+	uint32_t rnd = 99;
+	int bad = 0, applied = 0;
+
+	for (int iter = 0; iter < 200000 && bad < 5; iter++) {
+		const char *pl[40], *tl[40];
+		int np = 1 + (int)(xorshift(&rnd) % 4), nt;
+		char pat[256], topic[512], expanded[512];
+		const char *u = users[xorshift(&rnd) % 4], *c = clients[xorshift(&rnd) % 3];
+		bool subscribe = xorshift(&rnd) % 2, want, got;
+		struct pc_acl_role r;
+		char spec[300];
+
+		for (int i = 0; i < np; i++)
+			pl[i] = pat_levels[xorshift(&rnd) % 8];
+		if (xorshift(&rnd) % 4 == 0)
+			pl[np++] = "#";
+		if (xorshift(&rnd) % 10 == 0)
+			pl[0] = "$SYS";
+		/* Topics mostly short, sometimes past the fast path's 32 levels. */
+		nt = xorshift(&rnd) % 20 == 0 ? 33 + (int)(xorshift(&rnd) % 4)
+		                              : 1 + (int)(xorshift(&rnd) % 5);
+		for (int i = 0; i < nt; i++) {
+			tl[i] = top_levels[xorshift(&rnd) % 8];
+			if (!subscribe && strcmp(tl[i], "+") == 0)
+				tl[i] = "b"; /* published topics have no wildcards */
+		}
+		if (subscribe && xorshift(&rnd) % 4 == 0)
+			tl[nt - 1] = "#";
+		if (xorshift(&rnd) % 10 == 0)
+			tl[0] = "$SYS";
+		join_levels(pat, sizeof pat, pl, np);
+		join_levels(topic, sizeof topic, tl, nt);
+		snprintf(spec, sizeof spec, "read:%s", pat);
+		if (pc_acl_parse(spec, NULL, &r, NULL, 0) != PC_OK) {
+			bad++;
+			continue;
+		}
+		want = oracle_expand(pat, u, c, expanded, sizeof expanded) &&
+		       (subscribe ? pc_filter_covers(expanded, topic)
+		                  : pc_topic_matches(expanded, topic));
+		got = pc_acl_check(&r, u, c, topic, subscribe ? PC_ACL_SUBSCRIBE : PC_ACL_READ);
+		applied += want;
+		if (got != want) {
+			bad++;
+			fprintf(stderr, "\n  %s '%s' vs '%s' (u=%s c=%s): %d, want %d\n",
+			        subscribe ? "sub" : "read", pat, topic, u ? u : "-", c ? c : "-",
+			        got, want);
+		}
+		pc_acl_role_cleanup(&r);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(applied > 1000); /* the generator does produce matches, not only misses */
+}
+
 static CU_TestInfo tests[] = {
     {"topic matching", test_topic_matches},
     {"filter coverage for subscriptions", test_filter_covers},
@@ -331,6 +439,7 @@ static CU_TestInfo tests[] = {
     {"bridge, app and ops roles", test_other_roles},
     {"%c and topic root", test_client_id_token_and_root},
     {"superuser", test_superuser},
+    {"split-level fast path = string semantics (random)", test_fast_path_matches_string_semantics},
     CU_TEST_INFO_NULL,
 };
 

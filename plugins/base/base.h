@@ -4,7 +4,7 @@
  *  - Logging: a pc_logger usable from any thread. On the broker thread a
  *    line goes straight to mosquitto_log_printf; on any other thread it is
  *    queued and written by the next TICK (mosquitto_* calls are not
- *    thread-safe, see docs and ../shared notes).
+ *    thread-safe, see docs/mosquitto-2.0-plugin-api.md).
  *  - Options: struct mosquitto_opt -> pc_opts_parse, with a log line that
  *    names the bad option and a Mosquitto error that stops the broker.
  *  - Callbacks: one table drives both register and unregister.

@@ -62,6 +62,7 @@ struct auth__principal {
 	bool refreshing;   /* a refresh request is with the worker */
 	enum pc_role role;
 	uint32_t gen;         /* registry load that last confirmed it */
+	int64_t stored_ms;    /* monotonic: when this version was stored */
 	int64_t expires_ms;   /* monotonic: re-read from the registry after this */
 	int64_t requested_ms; /* when the pending refresh was requested */
 	struct pc_pwhash hash;
@@ -79,6 +80,7 @@ enum auth__update_kind {
 struct auth__update {
 	enum auth__update_kind kind;
 	uint32_t gen;
+	int64_t since_ms; /* AUTH_UPD_LOADED: when that preload started (monotonic) */
 	struct pc_principal_rec rec;
 	struct pc_pwhash hash; /* parsed rec.password_hash (AUTH_UPD_PRINCIPAL) */
 };
@@ -156,6 +158,7 @@ struct auth__data {
 		int64_t change_seq; /* change-log records up to here are applied */
 		int64_t gap_seq, gap_since_ms;
 		int64_t next_poll_ms;
+		int64_t load_started_ms; /* monotonic start of the current preload */
 		struct auth__batch *batch;
 	} sync;
 };

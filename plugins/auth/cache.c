@@ -134,6 +134,7 @@ static struct auth__principal *store(struct auth__data *d, const char *id,
 
 	memset(&next, 0, sizeof next);
 	next.gen = gen;
+	next.stored_ms = now;
 	if (rec) {
 		next.enabled = rec->enabled;
 		next.role = rec->role;
@@ -216,8 +217,12 @@ bool auth__cache_request(struct auth__data *d, const char *id)
 	return true;
 }
 
-/* After a complete preload of gen: principals it did not see were removed meanwhile. */
-static void finish_load(struct auth__data *d, uint32_t gen)
+/*
+ * After a complete preload of gen that started at since_ms: principals it
+ * did not see, and that nothing else confirmed since it started (the
+ * fallback lookup, the change log), were removed meanwhile.
+ */
+static void finish_load(struct auth__data *d, uint32_t gen, int64_t since_ms)
 {
 	size_t cur = 0, len, dropped = 0;
 	const char *key;
@@ -226,7 +231,7 @@ static void finish_load(struct auth__data *d, uint32_t gen)
 	while (pc_hmap_next(d->cache, &cur, &key, &len, &v)) {
 		struct auth__principal *e = v;
 
-		if (!e->negative && e->gen != gen) {
+		if (!e->negative && e->gen != gen && e->stored_ms < since_ms) {
 			drop(d, key, "was removed from the registry");
 			cur--;
 			dropped++;
@@ -258,7 +263,7 @@ static void apply(struct auth__data *d, const struct auth__update *u)
 		drop(d, u->rec.id, "has an invalid registry record");
 		break;
 	case AUTH_UPD_LOADED:
-		finish_load(d, u->gen);
+		finish_load(d, u->gen, u->since_ms);
 		break;
 	}
 }

@@ -205,6 +205,9 @@ void pb_stats_cleanup(struct pb_stats *s);
  */
 void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s);
 
+/* pb_stats_tick_at - pb_stats_tick with the caller's CLOCK_MONOTONIC reading in ms. */
+void pb_stats_tick_at(struct pb_plugin *p, struct pb_stats *s, int64_t now_ms);
+
 /* pb_stats_flush - publish changed counters now, whatever the interval. Broker thread. */
 void pb_stats_flush(struct pb_plugin *p, struct pb_stats *s);
 

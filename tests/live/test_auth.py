@@ -390,6 +390,27 @@ class TestRegistryDown(AuthCase):
             "precis_auth: preloaded") >= 2, 30 * slowdown()))
         self.client_as("dev-after")
 
+    def test_removed_behind_its_back_is_dropped_at_the_next_load(self):
+        # Removed directly in MongoDB (no change-log record): the broker learns it
+        # only when it reloads the registry after reconnecting, and then kicks.
+        pw = self.provision("dev-gone")
+        gone = threading.Event()
+        c = self.mqtt_client("dev-gone", username="dev-gone", password=pw)
+        c.on_disconnect = lambda *a: gone.set()
+        c.reconnect_delay_set(60, 120)
+        time.sleep(1.0 * slowdown())  # let the change log's record of the add be read first
+        self.mongo_db()["devices"].delete_one({"_id": "dev-gone"})
+        time.sleep(0.5)
+        self.assertFalse(gone.is_set(), "kicked without a change-log record?")
+        loads = self.services.log("mosquitto").count("precis_auth: preloaded")
+        self.services.stop("mongo")
+        self.services.start("mongo")
+        self.assertTrue(wait_for(lambda: self.services.log("mosquitto").count(
+            "precis_auth: preloaded") > loads, 30 * slowdown()))
+        self.assertTrue(gone.wait(10 * slowdown()), "not kicked after the reload")
+        self.assertIn("principal 'dev-gone' was removed from the registry",
+                      self.services.log("mosquitto"))
+
 
 class TestLockout(AuthCase):
     ENV = {"PRECIS_AUTH_OPTS": "plugin_opt_stats_interval 100ms\n"

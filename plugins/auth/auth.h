@@ -129,8 +129,10 @@ struct auth__data {
 	struct auth__counters n;
 
 	/* Broker thread. */
-	struct pc_hmap *cache;    /* id -> struct auth__principal */
-	uint64_t cache_gen;       /* bumped whenever an entry is freed */
+	struct pc_hmap *cache; /* id -> struct auth__principal */
+	uint64_t cache_gen;    /* bumped whenever an entry is freed */
+	char **kicks;          /* usernames to disconnect at the end of this TICK */
+	size_t nkicks, kicks_cap;
 	struct auth__memo {       /* ACL checks: username pointer -> entry, without hashing */
 		const char *user; /* the client's username pointer (stable per connection) */
 		char name[PC_ID_MAX + 1];
@@ -181,8 +183,9 @@ struct auth__principal *auth__cache_get(struct auth__data *d, const char *id);
 
 /*
  * auth__cache_put - store rec as a positive entry (or an absent one when
- * rec is NULL) learned on the broker thread (the fallback lookup), as if
- * the worker had sent it. Kicks clients of a principal that changed.
+ * rec is NULL) learned on the broker thread (the fallback lookup, for a
+ * miss), as if the worker had sent it. Should it replace a principal that
+ * changed, its clients are kicked at the end of the TICK, never at once.
  * Returns the entry, or NULL when out of memory or the negative part of
  * the table is full.
  */
@@ -195,6 +198,9 @@ struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
  * when the request was queued. The worker's answer arrives as an update.
  */
 bool auth__cache_request(struct auth__data *d, const char *id);
+
+/* auth__cache_kicks - from TICK, last: disconnect the clients of the principals that changed. */
+void auth__cache_kicks(struct auth__data *d);
 
 /* Housekeeping cadence: the table sweep and the lockout sweep. */
 #define AUTH_SWEEP_MS 100

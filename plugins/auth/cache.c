@@ -51,6 +51,11 @@ void auth__cache_cleanup(struct auth__data *d)
 	size_t cur = 0;
 	void *v;
 
+	for (size_t i = 0; i < d->nkicks; i++)
+		free(d->kicks[i]);
+	free(d->kicks);
+	d->kicks = NULL;
+	d->nkicks = d->kicks_cap = 0;
 	d->cache_gen++;
 	if (d->cache) {
 		while (pc_hmap_next(d->cache, &cur, NULL, NULL, &v))
@@ -92,12 +97,40 @@ static int64_t jittered(struct auth__data *d, int64_t ttl)
 	return ttl - span + (int64_t)(x % (uint64_t)(2 * span + 1));
 }
 
+/*
+ * Disconnect id's clients at the end of this TICK (auth__cache_kicks).
+ * Never kicked on the spot: from inside BASIC_AUTH (a connect, or the
+ * re-authentication of every client on SIGHUP) Mosquitto is iterating its
+ * clients or still handling the one being checked.
+ */
 static void kick(struct auth__data *d, const char *id, const char *why)
 {
+	char **grown;
+
 	pc_log(&d->base.log, PC_LOG_NOTICE, "principal '%s' %s: disconnecting its clients", id,
 	       why);
-	mosquitto_kick_client_by_username(id, false);
-	pb_count(&d->n.kicks, 1);
+	if (d->nkicks == d->kicks_cap) {
+		size_t cap = d->kicks_cap ? d->kicks_cap * 2 : 16;
+
+		grown = realloc(d->kicks, cap * sizeof *grown);
+		if (!grown)
+			return; /* logged above; the TTL refresh will try again */
+		d->kicks = grown;
+		d->kicks_cap = cap;
+	}
+	d->kicks[d->nkicks] = strdup(id);
+	if (d->kicks[d->nkicks])
+		d->nkicks++;
+}
+
+void auth__cache_kicks(struct auth__data *d)
+{
+	for (size_t i = 0; i < d->nkicks; i++) {
+		mosquitto_kick_client_by_username(d->kicks[i], false);
+		pb_count(&d->n.kicks, 1);
+		free(d->kicks[i]);
+	}
+	d->nkicks = 0;
 }
 
 /* Why a connected client of old must go when new replaces it, or NULL. */

@@ -361,7 +361,8 @@ class TestRegistryDown(AuthCase):
     """MongoDB stopped: cached principals still log in, unknown ones are refused
     at once, and the broker keeps serving the clients it has."""
 
-    ENV = {"PRECIS_AUTH_OPTS": "plugin_opt_stats_interval 100ms\nplugin_opt_check_interval 500ms"}
+    ENV = {"PRECIS_AUTH_OPTS": "plugin_opt_stats_interval 100ms\nplugin_opt_check_interval 500ms\n"
+                               "plugin_opt_cache_ttl 2s"}
 
     def test_cached_principals_survive_mongodb_stopping(self):
         pw = self.provision("dev-cache")
@@ -370,6 +371,7 @@ class TestRegistryDown(AuthCase):
         spy = self.admin_client()
         spy_in = Inbox(spy)
         self.assertEqual(suback(spy, "dev/+/hb"), 1)
+        self.counters()  # provisions the counter reader while MongoDB is up
 
         self.services.stop("mongo")
         self.assertTrue(wait_for(lambda: "precis_auth: lost connection to mongodb"
@@ -379,6 +381,11 @@ class TestRegistryDown(AuthCase):
         self.mqtt_client("dev-cache", username="dev-cache", password="wrong", expect_rc=5)
         self.mqtt_client("dev-never", username="dev-never", password="pw", expect_rc=5)
         self.assertLess(time.monotonic() - t0, 5 * slowdown())
+        # Past its TTL (2 s here) the entry still answers while MongoDB is away.
+        stale = self.counters().get("cache/stale", 0)
+        time.sleep(2.5)
+        self.mqtt_client("dev-cache", username="dev-cache", password=pw)
+        self.assertGreater(self.counter_grows("cache/stale", stale), stale)
         # Connected clients go on publishing and receiving.
         listener.publish("dev/dev-live/hb", b"still here", qos=1).wait_for_publish()
         self.assertTrue(wait_for(lambda: "dev/dev-live/hb" in spy_in.topics(), 5))

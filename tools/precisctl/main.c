@@ -18,6 +18,7 @@
 
 static const struct ctl_command commands[] = {
     {"ping", ctl_ping, "check that MongoDB and Redis answer"},
+    {"cmd", ctl_cmd, "send, list, show, cancel device commands; their history"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

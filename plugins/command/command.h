@@ -321,6 +321,21 @@ void command__archive_read(struct command__data *d, const char *dev, const char 
 /* command__worker_due - the worker's due-time set (resync.c fills it). */
 struct command__due *command__worker_due(struct command__worker *w);
 
+/* ---- notices.c ---- */
+
+/*
+ * command__notice - act on one transition notice msg[0..len) ("<device>
+ * <origin> <json>"): publish it on ops/dev/{id}/cmd/state, count it,
+ * refresh the device's view unless own (the notice came with the reply
+ * of this broker's script), queue a finished command for the archive.
+ * A notice of this broker's origin that is not own (the subscriber's
+ * copy) is ignored. Worker or subscriber thread.
+ */
+void command__notice(struct command__data *d, const char *msg, size_t len, bool own);
+
+/* command__reply_notices - command__notice(own) for every notice a script's reply r lists. */
+void command__reply_notices(struct command__data *d, const struct redisReply *r);
+
 /* ---- subscriber.c ---- */
 
 /* command__sub_new / _free - the subscriber's connection state; NULL on OOM. */

@@ -146,6 +146,7 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
 		                   "the client id is not the device id of the topic");
 		return;
 	}
+	command__outq_drain(d, 256); /* the freshest views before looking */
 	if (is_hb &&
 	    (ed->payloadlen > d->conf.max_payload ||
 	     command__hb_parse(ed->payload, ed->payloadlen, &hb, err, sizeof err) != PC_OK)) {
@@ -158,7 +159,6 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
 		               err);
 		return;
 	}
-	command__outq_drain(d, 256); /* the freshest views before looking */
 	dev = command__devices_add(&d->devices, t->id, t->id_len);
 	if (!dev) {
 		if (is_hb)

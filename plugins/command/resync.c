@@ -186,6 +186,7 @@ static int sweep_chunk(struct command__data *d, struct redisContext *c, char (*d
 			if (!(r = command__call_run(c, shas, &call, NULL, err, errlen)))
 				return PC_ERR_IO;
 		}
+		command__reply_notices(d, r);
 		command__handle_view(d, devs[i], r, false, 0);
 		freeReplyObject(r);
 	}

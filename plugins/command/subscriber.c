@@ -3,13 +3,12 @@
  * listens to the scripts' transition notices.
  *
  * Every transition script PUBLISHes "<device> <origin> <json>" on
- * <prefix>notices. For each notice this thread queues the JSON for
- * ops/dev/{id}/cmd/state (on the broker thread), asks the Redis worker
- * to refresh the device's view when someone else caused the transition
- * (precisctl, another broker: our own worker got its view with the
- * script's reply), and to archive the command when it finished. Each
- * (re)connect asks for a resync, since notices sent meanwhile are lost
- * (Redis pub/sub keeps nothing).
+ * <prefix>notices; this thread hands each notice caused by someone else
+ * (precisctl, another broker) to command__notice (notices.c). The
+ * notices of this broker's own scripts come back with the scripts'
+ * replies and are handled by the worker, so none of them is lost when
+ * this connection is. Each (re)connect asks for a resync, since notices
+ * sent meanwhile are lost (Redis pub/sub keeps nothing).
  *
  * It owns its own supervisor backend (ops below): connect = connect,
  * AUTH, SELECT, SUBSCRIBE; check = a PING whose PONG must come back
@@ -24,7 +23,6 @@
 #include <string.h>
 
 #include "command.h"
-#include "json.h"
 #include "precis/error.h"
 
 #define POLL_MS 200
@@ -133,68 +131,6 @@ const struct pc_backend_ops command__sub_ops = {
     .describe = sub_describe,
 };
 
-static atomic_uint_fast64_t *state_counter(struct command__data *d, const char *state)
-{
-	static const char *const names[] = {"pending", "inflight", "done",      "failed",
-	                                    "expired", "canceled", "superseded"};
-	atomic_uint_fast64_t *counters[] = {&d->stats.st_pending,   &d->stats.st_inflight,
-	                                    &d->stats.st_done,      &d->stats.st_failed,
-	                                    &d->stats.st_expired,   &d->stats.st_canceled,
-	                                    &d->stats.st_superseded};
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(state, names[i]) == 0)
-			return counters[i];
-	return NULL;
-}
-
-/* One notice: "<device> <origin> <json>". */
-static void notice(struct command__data *d, const char *msg, size_t len)
-{
-	const char *sp1 = memchr(msg, ' ', len), *sp2, *json;
-	struct command__jmember m[16];
-	char dev[PC_ID_MAX + 1], origin[64], state[16] = "", cid[COMMAND_CID_MAX + 1] = "";
-	char topic[PC_TOPIC_MAX + 1];
-	atomic_uint_fast64_t *counter;
-	size_t n, devlen, jlen;
-
-	pb_count(&d->stats.notices, 1);
-	if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - msg))))
-		return;
-	devlen = (size_t)(sp1 - msg);
-	if (pc_id_check(msg, devlen, NULL, 0) != PC_OK || (size_t)(sp2 - sp1 - 1) >= sizeof origin)
-		return;
-	memcpy(dev, msg, devlen);
-	dev[devlen] = '\0';
-	memcpy(origin, sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	origin[sp2 - sp1 - 1] = '\0';
-	json = sp2 + 1;
-	jlen = len - (size_t)(json - msg);
-	if (command__json_object(json, jlen, m, 16, &n, NULL, 0) != PC_OK)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (command__json_key_is(&m[i], "state"))
-			command__json_string(&m[i].value, state, sizeof state, NULL);
-		else if (command__json_key_is(&m[i], "id"))
-			command__json_string(&m[i].value, cid, sizeof cid, NULL);
-	}
-	if ((counter = state_counter(d, state)) != NULL)
-		pb_count(counter, 1);
-	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_OPS_CMD_STATE, dev,
-	                   NULL) >= 0)
-		command__out_publish(d, topic, json, jlen, 1, false);
-	if (strcmp(origin, d->origin) != 0)
-		command__job_push(d, command__job_new(COMMAND_JOB_REFRESH, dev, devlen));
-	if (d->conf.archive && cid[0] && counter && counter != &d->stats.st_pending &&
-	    counter != &d->stats.st_inflight) {
-		struct command__job *j = command__job_new(COMMAND_JOB_ARCHIVE, dev, devlen);
-
-		if (j)
-			snprintf(j->cid, sizeof j->cid, "%s", cid);
-		command__job_push(d, j);
-	}
-}
-
 static void reply(struct command__sub *s, const redisReply *r)
 {
 	const redisReply *kind;
@@ -208,7 +144,7 @@ static void reply(struct command__sub *s, const redisReply *r)
 		s->ping_sent = 0;
 	else if (strcmp(kind->str, "message") == 0 && r->elements == 3 &&
 	         r->element[2]->type == REDIS_REPLY_STRING)
-		notice(s->d, r->element[2]->str, r->element[2]->len);
+		command__notice(s->d, r->element[2]->str, r->element[2]->len, false);
 }
 
 int command__sub_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, char *err,

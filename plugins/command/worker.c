@@ -185,6 +185,7 @@ static void handle(struct command__data *d, struct command__job *j, redisReply *
 			command__handle_view(d, j->dev, r, true, j->gen);
 		return;
 	}
+	command__reply_notices(d, r);
 	switch (j->kind) {
 	case COMMAND_JOB_CLAIM:
 		if (r->elements >= 4 && r->element[3]->type == REDIS_REPLY_ARRAY)

@@ -113,6 +113,7 @@ class TestScripts(LiveTestCase):
                         timeout=2000, attempts=4)
         self.assertEqual(out[0], "ok")
         self.assertEqual(out[2], "")
+        self.assertEqual(len(out), 4)  # outcome, view, superseded, notices
         due_in, npending, ninflight, ready = out[1]
         self.assertEqual((npending, ninflight), (1, 0))
         self.assertEqual(ready, [c, "fw.update", '{"v": "1.2"}', T0 + 5000, 0])
@@ -384,9 +385,9 @@ class TestScripts(LiveTestCase):
             d.cancel(c, now=T0 + i)
         self.assertEqual(d.zset("done"), ids[2:])
         self.assertEqual(d.cmd(ids[0])["state"], "canceled")  # not archived yet: kept
-        self.assertEqual(d.archived(ids[0]), ["ok"])
+        self.assertEqual(d.archived(ids[0]), ["ok", []])
         self.assertEqual(d.cmd(ids[0]), {})  # archived and trimmed: gone
-        self.assertEqual(d.archived(ids[3]), ["ok"])
+        self.assertEqual(d.archived(ids[3]), ["ok", []])
         self.assertEqual(d.cmd(ids[3])["archived"], str(T0))  # archived, still listed
         self.assertEqual(self.r.smembers(d.key("archive")), {ids[1].encode(), ids[2].encode()})
         d5 = self.cid(d)
@@ -431,6 +432,9 @@ class TestScripts(LiveTestCase):
         t.join(5)
         p.close()
         self.assertEqual(len(got), 3, got)
+        # The reply lists what the script published too: the caller needs no subscriber.
+        replied = d.ack(self.cid(d), T0 + 3)[-1]
+        self.assertEqual(replied, [])
         dev, origin, body = got[2].split(" ", 2)
         self.assertEqual((dev, origin), ("d1", "node-7"))
         ev = json.loads(body)
@@ -438,6 +442,20 @@ class TestScripts(LiveTestCase):
                               "status": "ok", "attempt": 1, "result": {"a": [1, 2]}})
         self.assertEqual([json.loads(g.split(" ", 2)[2])["state"] for g in got],
                          ["pending", "inflight", "done"])
+
+    def test_replies_list_the_notices_published(self):
+        d = self.dev(origin="me")
+        a, b = self.cid(d), self.cid(d)
+        d.enqueue(a, ttl=100)
+        out = d.enqueue(b, now=T0 + 200)  # the view expires a on the way
+        notices = out[-1]
+        self.assertEqual([json.loads(n.split(" ", 2)[2])["state"] for n in notices],
+                         ["pending", "expired"])  # b first, then the view expires a
+        self.assertTrue(all(n.startswith("d1 me {") for n in notices))
+        out = d.claim(T0 + 300, 10)
+        self.assertEqual(out[2], [b])
+        self.assertEqual(json.loads(out[-1][0].split(" ", 2)[2])["state"], "inflight")
+        self.assertEqual(d.ack("zz@d1", T0 + 300)[-1], [])
 
     def test_strings_with_quotes_and_unicode_survive(self):
         d = self.dev()

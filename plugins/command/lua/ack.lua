@@ -11,14 +11,14 @@ if status ~= 'ok' and status ~= 'error' and status ~= 'rejected' then
   return redis.error_reply('ERR precis ack: bad status')
 end
 local h = ckey(cid)
-if not h then return {'foreign', view()} end
+if not h then return reply({'foreign', view()}) end
 local f = redis.call('HMGET', h, 'state', 'attempts')
 local state, att = f[1], tonumber(f[2]) or 0
-if not state then return {'unknown', view()} end
-if FINAL[state] then return {'duplicate', view(), state} end
-if state == 'pending' and att == 0 then return {'undelivered', view()} end
+if not state then return reply({'unknown', view()}) end
+if FINAL[state] then return reply({'duplicate', view(), state}) end
+if state == 'pending' and att == 0 then return reply({'undelivered', view()}) end
 redis.call('HSET', h, 'status', status)
 if result ~= '' then redis.call('HSET', h, 'result', result) end
 finish(cid, h, state, 'done', {'status', enc(status), 'attempt', att},
   result ~= '' and (',"result":' .. result) or nil)
-return {'applied', view(), state}
+return reply({'applied', view(), state})

@@ -4,7 +4,7 @@
 -- Returns {'ok'} (also when it was archived before), or {'foreign'}.
 local cid = ARGV[9]
 local h = ckey(cid)
-if not h then return {'foreign'} end
+if not h then return reply({'foreign'}) end
 redis.call('SREM', ARCH, cid)
 if redis.call('EXISTS', h) == 1 then
   if redis.call('ZSCORE', DONE, cid) then
@@ -13,4 +13,4 @@ if redis.call('EXISTS', h) == 1 then
     redis.call('DEL', h)
   end
 end
-return {'ok'}
+return reply({'ok'})

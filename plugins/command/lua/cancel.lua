@@ -4,9 +4,9 @@
 -- final (already finished; ARGV 3 its state), unknown, foreign.
 local cid, by = ARGV[9], ARGV[10]
 local h = ckey(cid)
-if not h then return {'foreign', view()} end
+if not h then return reply({'foreign', view()}) end
 local state = redis.call('HGET', h, 'state')
-if not state then return {'unknown', view()} end
-if FINAL[state] then return {'final', view(), state} end
+if not state then return reply({'unknown', view()}) end
+if FINAL[state] then return reply({'final', view(), state}) end
 finish(cid, h, state, 'canceled', {'by', enc(by)})
-return {'ok', view(), state}
+return reply({'ok', view(), state})

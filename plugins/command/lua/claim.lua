@@ -33,4 +33,4 @@ else
     if h and ready(h) then claim(cid, h) end
   end
 end
-return {'ok', view(), claimed, missed}
+return reply({'ok', view(), claimed, missed})

@@ -13,8 +13,8 @@ if not (prio and prio >= 0 and prio <= 9 and delay and ttl and ato and maxa and 
   return redis.error_reply('ERR precis enqueue: bad arguments')
 end
 local h = ckey(cid)
-if not h then return {'foreign', view()} end
-if redis.call('EXISTS', h) == 1 then return {'exists', view()} end
+if not h then return reply({'foreign', view()}) end
+if redis.call('EXISTS', h) == 1 then return reply({'exists', view()}) end
 local old = nil
 if sk ~= '' then
   old = redis.call('HGET', SUPER, sk)
@@ -22,7 +22,7 @@ if sk ~= '' then
 end
 local used = redis.call('ZCARD', PENDING) + redis.call('ZCARD', INFLIGHT)
 if old then used = used - 1 end
-if used >= cap then return {'full', view()} end
+if used >= cap then return reply({'full', view()}) end
 if old then finish(old, ckey(old), 'pending', 'superseded', {'by', enc(cid)}) end
 local seq = redis.call('INCR', SEQ)
 local score = (9 - prio) * 1099511627776 + seq
@@ -33,4 +33,4 @@ redis.call('HSET', h, 'id', cid, 'device', DEV, 'op', op, 'args', args, 'priorit
 redis.call('ZADD', PENDING, score, cid)
 if sk ~= '' then redis.call('HSET', SUPER, sk, cid) end
 transition(cid, h, nil, 'pending', {'op', enc(op), 'priority', prio, 'expires', NOW + ttl})
-return {'ok', view(), old or ''}
+return reply({'ok', view(), old or ''})

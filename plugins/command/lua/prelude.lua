@@ -12,8 +12,10 @@
 --   ARGV[7]  finished commands kept in the done table
 --   ARGV[8]  "1": queue finished commands for the MongoDB archive
 --   ARGV[9..] the script's own arguments
--- Every script returns {outcome, view, ...}: view = {due_in, npending, ninflight,
--- {cid, op, args, expire_at, attempts, ...}} (see view() below).
+-- Every script returns {outcome, view, ..., notices}: view = {due_in, npending,
+-- ninflight, {cid, op, args, expire_at, attempts, ...}} (see view() below), and
+-- notices, last, lists the notices the script published, so that the caller has
+-- its own transitions even when its subscriber missed them.
 
 local B = KEYS[1]
 local DEV = ARGV[1]
@@ -30,6 +32,13 @@ local PENDING, INFLIGHT, DONE = B .. 'pending', B .. 'inflight', B .. 'done'
 local LOG, SEQ, SUPER, ARCH = B .. 'log', B .. 'seq', B .. 'super', B .. 'archive'
 local FINAL = {done = true, failed = true, expired = true, canceled = true, superseded = true}
 local enc = cjson.encode
+local NOTICES = {}
+
+-- A script's reply: t with the notices it published appended.
+local function reply(t)
+  t[#t + 1] = NOTICES
+  return t
+end
 
 -- The hash of command cid ("<token>@<device>"), or nil when cid is not one of this device's.
 local function ckey(cid)
@@ -54,7 +63,9 @@ local function transition(cid, h, from, to, extra, tail)
   redis.call('HSET', h, 'state', to, 'updated', NOW, 'hist', hist)
   local notice = '{"id":' .. enc(cid) .. ',' .. ev
   redis.call('XADD', LOG, 'MAXLEN', '~', LOGMAX, '*', 'id', cid, 'state', to, 'json', notice .. '}')
-  redis.call('PUBLISH', CHAN, DEV .. ' ' .. ORIGIN .. ' ' .. notice .. (tail or '') .. '}')
+  notice = DEV .. ' ' .. ORIGIN .. ' ' .. notice .. (tail or '') .. '}'
+  redis.call('PUBLISH', CHAN, notice)
+  NOTICES[#NOTICES + 1] = notice
 end
 
 -- Move cid into the done table in final state `to`; trim the table to DONEMAX,

@@ -18,4 +18,4 @@ for _, cid in ipairs(redis.call('ZRANGEBYSCORE', INFLIGHT, '-inf', NOW)) do
     transition(cid, h, 'inflight', 'pending', {'reason', '"lease"', 'attempt', f[1]})
   end
 end
-return {'ok', view()}
+return reply({'ok', view()})

@@ -89,6 +89,7 @@ bool command__devices_drop_idle(struct command__devices *t, struct command__devi
 	if (dev->presence.online || dev->ncmds || dev->npending > 0 || dev->gen_done != dev->gen)
 		return false;
 	pc_hmap_del(t->map, dev->id, dev->id_len);
+	drop_cmds(dev); /* empty, but the array may still be allocated */
 	free(dev);
 	return true;
 }

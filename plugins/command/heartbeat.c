@@ -31,21 +31,29 @@ static bool from_device(const struct mosquitto_evt_message *ed, const struct pc_
 }
 
 static void publish_hb_ack(struct command__data *d, const struct command__device *dev,
-                           const struct pc_topic *t, int qos, const char *error)
+                           const struct pc_topic *t, int qos, int64_t now, const char *error)
 {
-	char topic[PC_TOPIC_MAX + 1], id[PC_ID_MAX + 1];
+	char topic[PC_TOPIC_MAX + 1], id[PC_ID_MAX + 1], text[64];
+	int64_t pending = dev ? dev->npending : 0;
+	char *payload = NULL;
 	size_t len;
-	char *payload;
+	int rc;
 
 	memcpy(id, t->id, t->id_len);
 	id[t->id_len] = '\0';
 	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_DEV_HB_ACK, id, NULL) < 0)
 		return;
-	payload = command__hb_ack_payload(command__now_ms(), dev ? dev->npending : 0, error, &len);
-	if (payload &&
-	    command__publish(id, topic, payload, len, qos, false, NULL) == MOSQ_ERR_SUCCESS)
+	if (error) {
+		if (!(payload = command__hb_ack_payload(now, pending, error, &len)))
+			return;
+		rc = command__publish(id, topic, payload, len, qos, false, NULL);
+		free(payload);
+	} else { /* the hot path: no allocation but the broker's copy */
+		len = command__hb_ack_text(text, sizeof text, now, pending);
+		rc = command__publish(id, topic, text, len, qos, false, NULL);
+	}
+	if (rc == MOSQ_ERR_SUCCESS)
 		pb_count(&d->stats.hb_acks, 1);
-	free(payload);
 }
 
 /* MQTT 5: where to answer, and the command id as correlation data. */
@@ -83,11 +91,10 @@ static struct command__job *claim_job(const struct command__device *dev, uint64_
 }
 
 /* Deliver what the device has ready; returns how many commands went out. */
-static size_t deliver(struct command__data *d, struct command__device *dev, bool v5)
+static size_t deliver(struct command__data *d, struct command__device *dev, bool v5, int64_t now)
 {
 	struct command__cmd taken[COMMAND_DELIVER_MAX];
 	char topic[PC_TOPIC_MAX + 1], ack_topic[PC_TOPIC_MAX + 1];
-	int64_t now = command__now_ms();
 	struct command__job *j;
 	uint64_t gen;
 	size_t n;
@@ -134,6 +141,7 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
                       const struct pc_topic *t)
 {
 	bool is_hb = t->kind == PC_T_DEV_HB, flush;
+	int64_t now = command__now_ms();
 	int qos = ed->qos > 1 ? 1 : ed->qos;
 	struct command__device *dev;
 	struct command__hb hb;
@@ -155,25 +163,25 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
 			         "payload of %u bytes is over plugin_opt_max_payload",
 			         ed->payloadlen);
 		command__bad_input(d, &d->stats.hb_invalid, client, ed->topic, err);
-		publish_hb_ack(d, command__devices_find(&d->devices, t->id, t->id_len), t, qos,
+		publish_hb_ack(d, command__devices_find(&d->devices, t->id, t->id_len), t, qos, now,
 		               err);
 		return;
 	}
 	dev = command__devices_add(&d->devices, t->id, t->id_len);
 	if (!dev) {
 		if (is_hb)
-			publish_hb_ack(d, NULL, t, qos, NULL);
+			publish_hb_ack(d, NULL, t, qos, now, NULL);
 		return;
 	}
-	if (command__presence_beat(&dev->presence, &d->presence, command__now_ms(),
-	                           command__mono_ms(), is_hb ? &hb : NULL, ed->client,
+	if (command__presence_beat(&dev->presence, &d->presence, now, command__mono_ms(),
+	                           is_hb ? &hb : NULL, ed->client,
 	                           &flush) == COMMAND_PRESENCE_ONLINE)
 		command__presence_changed(d, dev, is_hb ? "heartbeat" : "data");
 	else if (flush)
 		command__presence_flush(d, dev, is_hb ? "heartbeat" : "data");
 	if (d->redis_backend.sup && pc_supervisor_state(d->redis_backend.sup) == PC_BACKEND_UP &&
-	    deliver(d, dev, mosquitto_client_protocol_version(ed->client) == 5) > 0)
+	    deliver(d, dev, mosquitto_client_protocol_version(ed->client) == 5, now) > 0)
 		return;
 	if (is_hb)
-		publish_hb_ack(d, dev, t, qos, NULL);
+		publish_hb_ack(d, dev, t, qos, now, NULL);
 }

@@ -10,6 +10,7 @@
  * before publishing).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -44,6 +45,14 @@ char *command__hb_ack_payload(int64_t ts, int64_t pending, const char *error, si
 	}
 	command__buf_str(&b, "}");
 	return command__buf_take(&b, len);
+}
+
+size_t command__hb_ack_text(char *buf, size_t n, int64_t ts, int64_t pending)
+{
+	int len = snprintf(buf, n, "{\"ts\":%" PRId64 ",\"pending\":%" PRId64 "}", ts,
+	                   pending < 0 ? 0 : pending);
+
+	return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
 }
 
 char *command__presence_payload(bool online, int64_t at, int64_t seq, const char *reason,

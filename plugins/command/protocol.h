@@ -142,6 +142,12 @@ char *command__cmd_payload(const char *cid, const char *op, const char *args, in
 /* command__hb_ack_payload - dev/{id}/hb/ack: {"ts","pending"} and "error" when error != NULL. */
 char *command__hb_ack_payload(int64_t ts, int64_t pending, const char *error, size_t *len);
 
+/*
+ * command__hb_ack_text - the same without an error, into buf (n bytes;
+ * 64 always suffice), for the hot path: no allocation. Returns the length.
+ */
+size_t command__hb_ack_text(char *buf, size_t n, int64_t ts, int64_t pending);
+
 /* command__presence_payload - ops/dev/{id}/presence: {"online","at","seq","reason"}; seq < 0: null.
  */
 char *command__presence_payload(bool online, int64_t at, int64_t seq, const char *reason,

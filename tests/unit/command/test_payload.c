@@ -45,6 +45,19 @@ static void test_hb_ack(void)
 	      "{\"ts\":5,\"pending\":2,\"error\":\"\\\"seq\\\" must be an integer\"}");
 }
 
+static void test_hb_ack_text(void)
+{
+	char buf[64], small[8];
+
+	CU_ASSERT_EQUAL(command__hb_ack_text(buf, sizeof buf, INT64_MAX, INT64_MAX), 56);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"ts\":9223372036854775807,\"pending\":9223372036854775807}");
+	CU_ASSERT_EQUAL(command__hb_ack_text(buf, sizeof buf, 5, -1),
+	                strlen("{\"ts\":5,\"pending\":0}"));
+	CU_ASSERT_STRING_EQUAL(buf, "{\"ts\":5,\"pending\":0}");
+	CU_ASSERT_EQUAL(command__hb_ack_text(small, sizeof small, 5, 0), 7); /* cut, terminated */
+	CU_ASSERT_EQUAL(small[7], '\0');
+}
+
 static void test_presence(void)
 {
 	size_t len;
@@ -69,8 +82,11 @@ static void test_refused(void)
 }
 
 static CU_TestInfo tests[] = {
-    {"commands", test_cmd},      {"heartbeat acks", test_hb_ack},
-    {"presence", test_presence}, {"refused requests", test_refused},
+    {"commands", test_cmd},
+    {"heartbeat acks", test_hb_ack},
+    {"heartbeat acks without allocation", test_hb_ack_text},
+    {"presence", test_presence},
+    {"refused requests", test_refused},
     CU_TEST_INFO_NULL,
 };
 

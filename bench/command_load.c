@@ -57,8 +57,9 @@ struct bench {
 	int ep;
 	struct dev *dev;
 	int64_t ready, answers, window_answers, cmds;
-	int64_t *lat;
-	size_t nlat;
+	int64_t *lat, *steady;
+	size_t nlat, nsteady;
+	int64_t steady_from; /* load: answers to heartbeats sent after this count as steady */
 	bool measuring;
 	void (*handler)(struct mq_conn *c, const struct mq_packet *p);
 };
@@ -154,6 +155,8 @@ static void answer(struct dev *d)
 			B.window_answers++;
 			if (B.nlat < MAX_LATENCIES)
 				B.lat[B.nlat++] = t - sent;
+			if (B.steady_from && sent >= B.steady_from && B.nsteady < MAX_LATENCIES)
+				B.steady[B.nsteady++] = t - sent;
 		}
 	}
 	if (strcmp(B.mode, "throughput") == 0)
@@ -316,6 +319,7 @@ static void run_load(void)
 	for (int64_t i = 0; i < B.devices; i++)
 		B.dev[i].next_ns = start + i * period / B.devices;
 	end = start + B.seconds * 1000000000;
+	B.steady_from = start + 2 * INT64_C(1000000000); /* after every device beat twice */
 	B.measuring = true;
 	while (now_ns() < end) {
 		int64_t t = now_ns();
@@ -335,6 +339,7 @@ static void run_load(void)
 	printf("sent=%lld answered=%lld rate=%.0f commands_acked=%lld\n", (long long)sent,
 	       (long long)B.window_answers, (double)sent / (double)B.seconds, (long long)B.cmds);
 	percentiles("hb_ack", B.lat, B.nlat);
+	percentiles("hb_ack_steady", B.steady, B.nsteady);
 }
 
 /* Wait until pred() or a deadline; dies on timeout. */
@@ -474,7 +479,8 @@ int main(int argc, char **argv)
 	}
 	B.ep = epoll_create1(0);
 	B.lat = malloc(MAX_LATENCIES * sizeof *B.lat);
-	if (B.ep < 0 || !B.lat)
+	B.steady = malloc(MAX_LATENCIES * sizeof *B.steady);
+	if (B.ep < 0 || !B.lat || !B.steady)
 		die("setup failed");
 	srand((unsigned)getpid());
 	setvbuf(stdout, NULL, _IOLBF, 0); /* the driver reads "connected=" while the load runs */

@@ -54,6 +54,7 @@ void command__devices_cleanup(struct command__devices *t)
 
 	while (t->map && pc_hmap_next(t->map, &cursor, NULL, NULL, &v)) {
 		drop_cmds(v);
+		free(((struct command__device *)v)->ack_topic);
 		free(v);
 	}
 	pc_hmap_free(t->map);
@@ -90,6 +91,7 @@ bool command__devices_drop_idle(struct command__devices *t, struct command__devi
 		return false;
 	pc_hmap_del(t->map, dev->id, dev->id_len);
 	drop_cmds(dev); /* empty, but the array may still be allocated */
+	free(dev->ack_topic);
 	free(dev);
 	return true;
 }

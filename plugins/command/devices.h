@@ -61,6 +61,7 @@ struct command__device {
 	struct command__cmd *cmds; /* ready commands, delivery order */
 	size_t ncmds;
 	int64_t npending;       /* pending in Redis, as of the last view, less those delivered */
+	char *ack_topic;        /* dev/{id}/hb/ack, built once by its first heartbeat (heap) */
 	uint64_t gen, gen_done; /* deliveries made / answered by the worker */
 };
 

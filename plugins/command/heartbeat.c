@@ -30,27 +30,49 @@ static bool from_device(const struct mosquitto_evt_message *ed, const struct pc_
 	return id && strlen(id) == t->id_len && memcmp(id, t->id, t->id_len) == 0;
 }
 
-static void publish_hb_ack(struct command__data *d, const struct command__device *dev,
+/* The hb/ack topic of t's device, built once per device entry. */
+static const char *ack_topic(struct command__data *d, struct command__device *dev,
+                             const struct pc_topic *t, char *buf, size_t len)
+{
+	char id[PC_ID_MAX + 1];
+
+	if (dev && dev->ack_topic)
+		return dev->ack_topic;
+	memcpy(id, t->id, t->id_len);
+	id[t->id_len] = '\0';
+	if (pc_topic_build(buf, len, d->conf.topic_root, PC_T_DEV_HB_ACK, id, NULL) < 0)
+		return NULL;
+	if (dev)
+		dev->ack_topic = strdup(buf); /* NULL on OOM: built again next time */
+	return buf;
+}
+
+static void publish_hb_ack(struct command__data *d, struct command__device *dev,
                            const struct pc_topic *t, int qos, int64_t now, const char *error)
 {
-	char topic[PC_TOPIC_MAX + 1], id[PC_ID_MAX + 1], text[64];
+	char buf[PC_TOPIC_MAX + 1], text[64];
+	const char *topic = ack_topic(d, dev, t, buf, sizeof buf);
+	const char *client = dev ? dev->id : NULL;
 	int64_t pending = dev ? dev->npending : 0;
-	char *payload = NULL;
+	char *payload = NULL, id[PC_ID_MAX + 1];
 	size_t len;
 	int rc;
 
-	memcpy(id, t->id, t->id_len);
-	id[t->id_len] = '\0';
-	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_DEV_HB_ACK, id, NULL) < 0)
+	if (!topic)
 		return;
+	if (!client) {
+		memcpy(id, t->id, t->id_len);
+		id[t->id_len] = '\0';
+		client = id;
+	}
 	if (error) {
 		if (!(payload = command__hb_ack_payload(now, pending, error, &len)))
 			return;
-		rc = command__publish(id, topic, payload, len, qos, false, NULL);
+		rc = command__publish(client, topic, payload, len, qos, false, NULL);
 		free(payload);
 	} else { /* the hot path: no allocation but the broker's copy */
 		len = command__hb_ack_text(text, sizeof text, now, pending);
-		rc = command__publish(id, topic, text, len, qos, false, NULL);
+		rc = command__publish(client, topic, text, len, qos, false, NULL);
 	}
 	if (rc == MOSQ_ERR_SUCCESS)
 		pb_count(&d->stats.hb_acks, 1);

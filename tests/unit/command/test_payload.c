@@ -54,6 +54,8 @@ static void test_hb_ack_text(void)
 	CU_ASSERT_EQUAL(command__hb_ack_text(buf, sizeof buf, 5, -1),
 	                strlen("{\"ts\":5,\"pending\":0}"));
 	CU_ASSERT_STRING_EQUAL(buf, "{\"ts\":5,\"pending\":0}");
+	command__hb_ack_text(buf, sizeof buf, INT64_MIN, 10);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"ts\":-9223372036854775808,\"pending\":10}");
 	CU_ASSERT_EQUAL(command__hb_ack_text(small, sizeof small, 5, 0), 7); /* cut, terminated */
 	CU_ASSERT_EQUAL(small[7], '\0');
 }

@@ -131,8 +131,15 @@ static int scan(struct command__data *d, struct redisContext *c, struct pc_hmap 
                 size_t errlen)
 {
 	char cursor[32] = "0", pattern[320];
+	size_t n = 0;
 
-	snprintf(pattern, sizeof pattern, "%s{*}:*", d->conf.redis_prefix);
+	/* The prefix literally: glob characters in it are escaped. */
+	for (const char *p = d->conf.redis_prefix; *p && n < sizeof pattern - 8; p++) {
+		if (strchr("*?[]\\", *p))
+			pattern[n++] = '\\';
+		pattern[n++] = *p;
+	}
+	memcpy(pattern + n, "{*}:*", 6);
 	do {
 		const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
 		redisReply *r = command(c, 6, argv, err, errlen);

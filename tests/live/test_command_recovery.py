@@ -8,6 +8,8 @@ import time
 import unittest
 
 from command_util import SLACK, CommandCase, Device, Ops, wait_for
+from harness import free_port
+from test_foundation import on_port, with_option
 
 
 class TestPresence(CommandCase):
@@ -69,6 +71,27 @@ class TestPresence(CommandCase):
         d.hb_ack()
         ops = Ops(self, "ops-pres-4")  # subscribes after the change: gets the retained one
         self.assertTrue(ops.presence("pres-4", online=True)["online"])
+
+
+    def test_option_checks_and_archive_off(self):
+        conf = self.services.conf()
+        code, out = self.run_broker_with(
+            on_port(with_option(conf, "precis_command", "plugin_opt_archive false"), free_port()),
+            timeout=4)
+        self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
+        self.assertIn("precis_command: loaded (origin broker-", out)
+        self.assertIn("archive off", out)
+        self.assertNotIn("precis_command: connecting to mongodb", out)
+        for line, name in (("plugin_opt_redis_prefix a{b", "plugin_opt_redis_prefix"),
+                           ("plugin_opt_topic_root /x", "plugin_opt_topic_root"),
+                           ("plugin_opt_deliver_max 101", "plugin_opt_deliver_max"),
+                           ("plugin_opt_archive maybe", "plugin_opt_archive"),
+                           ("plugin_opt_ack_timeout 5 fortnights", "plugin_opt_ack_timeout")):
+            code, out = self.run_broker_with(on_port(with_option(conf, "precis_command", line),
+                                                     free_port()))
+            self.assertIsNotNone(code, "mosquitto kept running with %r" % line)
+            self.assertNotEqual(code, 0)
+            self.assertIn("precis_command: " + name, out)
 
 
 class TestRestarts(CommandCase):

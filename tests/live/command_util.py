@@ -230,17 +230,19 @@ class Ops:
         payload = req if isinstance(req, (bytes, str)) else json.dumps(req)
         self.client.publish("ops/dev/%s/cmd" % dev, payload, qos=1).wait_for_publish()
 
-    def state(self, dev, timeout=SLACK, **want):
-        """The next state message of dev matching every want item; schema-checked."""
-        topic = "ops/dev/%s/cmd/state" % dev
-
+    def _take(self, topic, schema_name, timeout, want):
+        """The next message on topic whose JSON has every want item; schema-checked."""
         def match(m):
             return m.topic == topic and m.json is not None and all(
                 m.json.get(k) == v for k, v in want.items())
         m = self.inbox.take(match, timeout)
-        self.case.assertIsNotNone(m, "no state %s for %s" % (want, dev))
-        check_payload(self.case, "cmd-state", m.json)
+        self.case.assertIsNotNone(m, "no %s %s on %s" % (schema_name, want, topic))
+        check_payload(self.case, schema_name, m.json)
         return m.json
+
+    def state(self, dev, timeout=SLACK, **want):
+        """The next command state message of dev matching want."""
+        return self._take("ops/dev/%s/cmd/state" % dev, "cmd-state", timeout, want)
 
     def enqueue(self, dev, req):
         """Request req for dev and return the new command's id (from its pending state)."""
@@ -248,15 +250,8 @@ class Ops:
         return self.state(dev, state="pending", op=req["op"])["id"]
 
     def presence(self, dev, timeout=SLACK, **want):
-        topic = "ops/dev/%s/presence" % dev
-
-        def match(m):
-            return m.topic == topic and m.json is not None and all(
-                m.json.get(k) == v for k, v in want.items())
-        m = self.inbox.take(match, timeout)
-        self.case.assertIsNotNone(m, "no presence %s for %s" % (want, dev))
-        check_payload(self.case, "presence", m.json)
-        return m.json
+        """The next presence message of dev matching want."""
+        return self._take("ops/dev/%s/presence" % dev, "presence", timeout, want)
 
 
 class Counters:

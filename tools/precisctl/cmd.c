@@ -132,6 +132,17 @@ static int int_flag(const char *name, const char *s, int64_t *out)
 	return CTL_OK;
 }
 
+/* r's fields from the flags given (non-NULL), the others from def. */
+static void apply_defaults(struct command__request *r, const struct command__defaults *def,
+                           const int64_t *prio, const int64_t *ttl, const int64_t *timeout,
+                           const int64_t *attempts)
+{
+	r->priority = prio ? *prio : def->priority;
+	r->ttl_ms = ttl ? *ttl : def->ttl_ms;
+	r->timeout_ms = timeout ? *timeout : def->timeout_ms;
+	r->attempts = attempts ? *attempts : def->attempts;
+}
+
 /* The arguments of send: DEVICE OP [ARGS-JSON], into r, all checked. */
 static int check_send(int argc, char **argv, struct command__request *r)
 {
@@ -259,42 +270,37 @@ int cmd_split_id(const char *cid, char *dev)
 	return CTL_OK;
 }
 
+/* The numeric flags: send's fields and history's --limit. */
+enum { F_PRIO, F_TTL, F_TIMEOUT, F_ATTEMPTS, F_DELAY, F_LIMIT, NFLAGS };
+
+static const struct {
+	const char *name; /* without the dashes */
+	bool duration;    /* else an integer */
+} flag_defs[NFLAGS] = {
+    {"priority", false}, {"ttl", true},   {"timeout", true},
+    {"attempts", false}, {"delay", true}, {"limit", false},
+};
+
 int ctl_cmd(struct ctl *c, int argc, char **argv)
 {
-	enum {
-		O_PRIO = 256,
-		O_TTL,
-		O_TIMEOUT,
-		O_ATTEMPTS,
-		O_SUPERSEDE,
-		O_DELAY,
-		O_LIMIT,
-		O_TRANS,
-		O_PREFIX
-	};
-	static const struct option longopts[] = {
-	    {"priority", required_argument, NULL, O_PRIO},
-	    {"ttl", required_argument, NULL, O_TTL},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"attempts", required_argument, NULL, O_ATTEMPTS},
-	    {"supersede", required_argument, NULL, O_SUPERSEDE},
-	    {"delay", required_argument, NULL, O_DELAY},
-	    {"limit", required_argument, NULL, O_LIMIT},
-	    {"transitions", no_argument, NULL, O_TRANS},
-	    {"prefix", required_argument, NULL, O_PREFIX},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	enum { O_SUPERSEDE = 300, O_TRANS, O_PREFIX };
+	struct option longopts[NFLAGS + 5];
 	struct cmd_ctx x;
 	struct command__request r;
 	struct {
 		bool set;
 		int64_t v;
-	} prio = {0}, ttl = {0}, timeout = {0}, attempts = {0}, delay = {0};
-	int64_t limit = 20;
+	} f[NFLAGS] = {{false, 0}};
 	const char *verb, *env = getenv("PRECIS_REDIS_PREFIX");
 	int opt, rc;
 
+	for (int i = 0; i < NFLAGS; i++)
+		longopts[i] = (struct option){flag_defs[i].name, required_argument, NULL, 256 + i};
+	longopts[NFLAGS] = (struct option){"supersede", required_argument, NULL, O_SUPERSEDE};
+	longopts[NFLAGS + 1] = (struct option){"transitions", no_argument, NULL, O_TRANS};
+	longopts[NFLAGS + 2] = (struct option){"prefix", required_argument, NULL, O_PREFIX};
+	longopts[NFLAGS + 3] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[NFLAGS + 4] = (struct option){NULL, 0, NULL, 0};
 	memset(&x, 0, sizeof x);
 	memset(&r, 0, sizeof r);
 	x.prefix = env && *env ? env : "precis:";
@@ -304,47 +310,29 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 	}
 	verb = argv[1];
 	while ((opt = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
+		char name[32];
+
 		rc = CTL_OK;
-		switch (opt) {
-		case O_PRIO:
-			prio.set = true;
-			rc = int_flag("--priority", optarg, &prio.v);
-			break;
-		case O_ATTEMPTS:
-			attempts.set = true;
-			rc = int_flag("--attempts", optarg, &attempts.v);
-			break;
-		case O_LIMIT:
-			rc = int_flag("--limit", optarg, &limit);
-			break;
-		case O_TTL:
-			ttl.set = true;
-			rc = dur_flag("--ttl", optarg, &ttl.v);
-			break;
-		case O_TIMEOUT:
-			timeout.set = true;
-			rc = dur_flag("--timeout", optarg, &timeout.v);
-			break;
-		case O_DELAY:
-			delay.set = true;
-			rc = dur_flag("--delay", optarg, &delay.v);
-			break;
-		case O_SUPERSEDE:
+		if (opt >= 256 && opt < 256 + NFLAGS) {
+			int i = opt - 256;
+
+			snprintf(name, sizeof name, "--%s", flag_defs[i].name);
+			f[i].set = true;
+			rc = flag_defs[i].duration ? dur_flag(name, optarg, &f[i].v)
+			                           : int_flag(name, optarg, &f[i].v);
+		} else if (opt == O_SUPERSEDE) {
 			if (snprintf(r.supersede, sizeof r.supersede, "%s", optarg) >=
 			    (int)sizeof r.supersede)
 				rc = ctl_error(CTL_USAGE, "--supersede: longer than %d bytes",
 				               COMMAND_SKEY_MAX);
-			break;
-		case O_TRANS:
+		} else if (opt == O_TRANS) {
 			x.transitions = true;
-			break;
-		case O_PREFIX:
+		} else if (opt == O_PREFIX) {
 			x.prefix = optarg;
-			break;
-		case 'h':
+		} else if (opt == 'h') {
 			usage(stdout);
 			return CTL_OK;
-		default:
+		} else {
 			usage(stderr);
 			return CTL_USAGE;
 		}
@@ -353,9 +341,9 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 	}
 	argc -= optind + 1;
 	argv += optind + 1;
-	if (limit < 1 || limit > 100000)
+	x.limit = f[F_LIMIT].set ? f[F_LIMIT].v : 20;
+	if (x.limit < 1 || x.limit > 100000)
 		return ctl_error(CTL_USAGE, "--limit: must be in 1..100000");
-	x.limit = limit;
 	if (strcmp(verb, "send") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
 	    strcmp(verb, "cancel") != 0 && strcmp(verb, "history") != 0) {
 		usage(stderr);
@@ -366,11 +354,11 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 	if (strcmp(verb, "send") == 0) {
 		/* Arguments first, with the built-in defaults: a usage error needs no Redis. */
 		load_settings(&x, NULL);
-		r.priority = prio.set ? prio.v : x.def.priority;
-		r.ttl_ms = ttl.set ? ttl.v : x.def.ttl_ms;
-		r.timeout_ms = timeout.set ? timeout.v : x.def.timeout_ms;
-		r.attempts = attempts.set ? attempts.v : x.def.attempts;
-		r.delay_ms = delay.set ? delay.v : 0;
+		r.delay_ms = f[F_DELAY].set ? f[F_DELAY].v : 0;
+		apply_defaults(&r, &x.def, f[F_PRIO].set ? &f[F_PRIO].v : NULL,
+		               f[F_TTL].set ? &f[F_TTL].v : NULL,
+		               f[F_TIMEOUT].set ? &f[F_TIMEOUT].v : NULL,
+		               f[F_ATTEMPTS].set ? &f[F_ATTEMPTS].v : NULL);
 		if ((rc = check_send(argc, argv, &r)) != CTL_OK)
 			return rc;
 	}
@@ -378,10 +366,10 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (strcmp(verb, "send") == 0) {
 		/* What the flags leave out comes from the broker's settings. */
-		r.priority = prio.set ? prio.v : x.def.priority;
-		r.ttl_ms = ttl.set ? ttl.v : x.def.ttl_ms;
-		r.timeout_ms = timeout.set ? timeout.v : x.def.timeout_ms;
-		r.attempts = attempts.set ? attempts.v : x.def.attempts;
+		apply_defaults(&r, &x.def, f[F_PRIO].set ? &f[F_PRIO].v : NULL,
+		               f[F_TTL].set ? &f[F_TTL].v : NULL,
+		               f[F_TIMEOUT].set ? &f[F_TIMEOUT].v : NULL,
+		               f[F_ATTEMPTS].set ? &f[F_ATTEMPTS].v : NULL);
 		return send_cmd(c, &x, argv[0], &r);
 	}
 	if (strcmp(verb, "cancel") == 0)

@@ -1,5 +1,5 @@
 /*
- * json.h - the strict JSON scanner and writer of precis_command (json.c).
+ * json.h - the strict JSON scanner (json.c) and writer (json_write.c) of precis_command.
  *
  * Scanning works on the caller's bytes and never allocates: spans point
  * into the text and are valid while it is. The writer appends to a
@@ -84,7 +84,13 @@ int command__json_string(const struct command__jspan *v, char *buf, size_t bufle
  */
 int command__json_int(const struct command__jspan *v, int64_t *out);
 
-/* A growable text buffer; zero-initialise it ({0}) before use. */
+/*
+ * command__utf8_len - length of the valid UTF-8 sequence (RFC 3629) at
+ * p, n bytes available; 0 when the bytes there are not one.
+ */
+size_t command__utf8_len(const unsigned char *p, size_t n);
+
+/* A growable text buffer (json_write.c); zero-initialise it ({0}) before use. */
 struct command__buf {
 	char *p; /* NUL-terminated once anything was added */
 	size_t len, cap;

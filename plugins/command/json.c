@@ -12,8 +12,6 @@
  * code: no I/O, no globals, thread-safe; used on the broker thread, by
  * the workers and by precisctl.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"

@@ -169,9 +169,12 @@ int command__sub_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_
 		reply(s, r);
 		freeReplyObject(r);
 	}
-	if (s->ping_sent && command__mono_ms() - s->ping_sent > d->conf.command_timeout_ms)
-		return pc_errf(err, errlen, PC_ERR_TIMEOUT, "no PONG within %lld ms",
-		               (long long)d->conf.command_timeout_ms);
+	/* A PONG is due within a round trip; a busy machine gets a check interval more. */
+	if (s->ping_sent && command__mono_ms() - s->ping_sent >
+	                        d->conf.command_timeout_ms + d->conf.backend.check_interval_ms)
+		return pc_errf(
+		    err, errlen, PC_ERR_TIMEOUT, "no PONG within %lld ms",
+		    (long long)(d->conf.command_timeout_ms + d->conf.backend.check_interval_ms));
 	p.fd = c->fd;
 	p.events = POLLIN;
 	p.revents = 0;

@@ -87,5 +87,6 @@ int64_t ctl_now_ms(void);
 
 /* Subcommands (one file each), listed in main.c. */
 int ctl_ping(struct ctl *c, int argc, char **argv);
+int ctl_data(struct ctl *c, int argc, char **argv);
 
 #endif

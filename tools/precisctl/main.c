@@ -18,6 +18,7 @@
 
 static const struct ctl_command commands[] = {
     {"ping", ctl_ping, "check that MongoDB and Redis answer"},
+    {"data", ctl_data, "a device's stored samples in time order, as JSON lines"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,5 +1,5 @@
 /*
- * data.c - `precisctl data DEVICE [--from T] [--to T] [--collection C]`:
+ * data.c - `precisctl data DEVICE [--from T] [--to T] [--collection C] [--slot D]`:
  * one device's stored samples, in time order, as JSON lines.
  *
  * Reads the store plugin's time-slot buckets through pc_bucket_read (the
@@ -7,7 +7,10 @@
  * {"t": ms, "i": id, "d": payload} (plus "fix": n when the data rules
  * rewrote something, "bin": true when d is a raw, non-JSON payload).
  * T is milliseconds since the epoch or ISO-8601 (pc_time_parse); the
- * range is [from, to), by default the 24 hours before now.
+ * range is [from, to), by default the 24 hours before now. By default
+ * the buckets come from one range query; --slot (the store's
+ * plugin_opt_slot) reads them by _id instead (pc_bucket_read explains
+ * when that is faster).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include "precis/bucket_read.h"
 #include "precis/error.h"
 #include "precis/options.h"
+#include "precis/slot.h"
 #include "precis/time_parse.h"
 #include "precis/topic.h"
 
@@ -25,11 +29,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: precisctl data DEVICE [--from T] [--to T] [--collection NAME] "
-	           "[--limit N]\n"
+	           "[--slot D] [--limit N]\n"
 	           "  T: milliseconds since the epoch, or ISO-8601 (2026-11-23T09:30:00Z)\n"
 	           "  --from      first time included (default: 24 h before --to)\n"
 	           "  --to        first time excluded (default: now)\n"
 	           "  --collection  bucket collection (default: telemetry; events for dev/+/evt)\n"
+	           "  --slot      read buckets by _id, knowing the store's slot length (e.g. 1h);\n"
+	           "              default 0: one range query, whatever the slot length\n"
 	           "  --limit     stop after N samples (default: all)\n"
 	           "Prints one JSON object per sample, in time order.\n");
 }
@@ -61,7 +67,8 @@ static int print_sample(void *arg, const struct pc_sample *s)
 static int parse_time(const char *flag, const char *s, int64_t *out)
 {
 	if (pc_time_parse(s, out) != PC_OK)
-		return ctl_error(CTL_USAGE, "%s: '%s' is neither milliseconds nor ISO-8601", flag, s);
+		return ctl_error(CTL_USAGE, "%s: '%s' is neither milliseconds nor ISO-8601", flag,
+		                 s);
 	return CTL_OK;
 }
 
@@ -72,6 +79,7 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 	    {"to", required_argument, NULL, 't'},
 	    {"collection", required_argument, NULL, 'c'},
 	    {"limit", required_argument, NULL, 'l'},
+	    {"slot", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -79,7 +87,7 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 	struct out o = {0, 0};
 	struct pc_bucket_read_stats st;
 	mongoc_collection_t *coll;
-	int64_t from, to, limit;
+	int64_t from, to, limit, slot = 0;
 	char err[512] = "";
 	int opt, rc;
 
@@ -96,9 +104,15 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 			break;
 		case 'l':
 			if (pc_parse_int(optarg, &limit) != PC_OK || limit < 1)
-				return ctl_error(CTL_USAGE, "--limit: '%s' is not a positive integer",
-				                 optarg);
+				return ctl_error(CTL_USAGE,
+				                 "--limit: '%s' is not a positive integer", optarg);
 			o.limit = (uint64_t)limit;
+			break;
+		case 's':
+			if (pc_parse_duration_ms(optarg, &slot) != PC_OK ||
+			    (slot != 0 && pc_slot_len_check(slot, NULL, 0) != PC_OK))
+				return ctl_error(
+				    CTL_USAGE, "--slot: '%s' is not a slot length (or 0)", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -126,7 +140,7 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 	coll = ctl_collection(c, coll_name);
 	if (!coll)
 		return CTL_ERR;
-	rc = pc_bucket_read(coll, device, from, to, print_sample, &o, &st, err, sizeof err);
+	rc = pc_bucket_read(coll, device, from, to, slot, print_sample, &o, &st, err, sizeof err);
 	mongoc_collection_destroy(coll);
 	fflush(stdout);
 	if (rc < 0)

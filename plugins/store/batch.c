@@ -4,9 +4,9 @@
  * Placement needs, per slot, the newest bucket's seq, count and bytes.
  * The writer is the only one filling its devices' buckets, so it keeps
  * them in a hash map and asks MongoDB only for slots it has not seen
- * (after a start, a failure, or a sweep): one find on the slot's _id range,
- * projecting seq, count and bytes. Samples that may already be stored
- * (records replayed after a restart or a failed write) make that find
+ * (after a start, a failure, or a sweep): the slot's buckets by _id,
+ * projecting count and bytes. Samples that may already be stored
+ * (records replayed after a restart or a failed write) make those reads
  * also return the ids of the slot's samples; those found are marked
  * duplicate and not written again, which makes replay idempotent. See
  * batch.h.
@@ -155,63 +155,74 @@ static int64_t field_int(const bson_t *doc, const char *key)
 }
 
 /*
- * load_slot - the newest bucket of item's slot into *st (zeros when the
- * slot has none) and, when ids is non-NULL, every sample id stored in the
- * slot, sorted.
+ * probe - read bucket seq of item's slot by _id (the one filter FerretDB
+ * pushes down to its storage; an index seek on MongoDB). *found says
+ * whether it exists; its seq/count/bytes go to *st and, with ids, its
+ * sample ids to ids.
  */
-static int load_slot(struct store__data *d, mongoc_client_t *client, const struct store__item *item,
-                     struct store__slot_state *st, struct ids *ids, char *err, size_t errlen)
+static int probe(struct store__data *d, mongoc_collection_t *coll, const struct store__item *item,
+                 uint32_t seq, bool *found, struct store__slot_state *st, struct ids *ids,
+                 char *err, size_t errlen)
 {
-	char lo[PC_BUCKET_ID_MAX], hi[PC_BUCKET_ID_MAX];
-	mongoc_collection_t *coll;
+	char id[PC_BUCKET_ID_MAX];
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	bson_t *filter, *opts;
 	bson_error_t berr;
-	bool any = false;
 	int rc = PC_OK;
 
-	*st = (struct store__slot_state){0, 0, 0};
-	if (pc_bucket_id_slot(lo, hi, sizeof lo, item->device, item->device_len,
-	                      item->slot_start) != PC_OK)
-		return pc_errf(err, errlen, PC_ERR_BACKEND, "slot start out of range");
-	filter = BCON_NEW(PC_BUCKET_DEVICE, BCON_UTF8(item->device), "_id", "{", "$gte",
-	                  BCON_UTF8(lo), "$lt", BCON_UTF8(hi), "}");
+	*found = false;
+	if (pc_bucket_id(id, sizeof id, item->device, item->device_len, item->slot_start, seq) < 0)
+		return pc_errf(err, errlen, PC_ERR_BACKEND, "bucket id out of range");
+	filter = BCON_NEW("_id", BCON_UTF8(id));
 	if (ids)
-		opts = BCON_NEW("projection", "{", PC_BUCKET_SEQ, BCON_INT32(1), PC_BUCKET_COUNT,
+		opts = BCON_NEW("limit", BCON_INT64(1), "projection", "{", PC_BUCKET_COUNT,
 		                BCON_INT32(1), PC_BUCKET_BYTES, BCON_INT32(1),
 		                PC_BUCKET_SAMPLES "." PC_SAMPLE_ID, BCON_INT32(1), "}");
 	else
-		opts = BCON_NEW("projection", "{", PC_BUCKET_SEQ, BCON_INT32(1), PC_BUCKET_COUNT,
+		opts = BCON_NEW("limit", BCON_INT64(1), "projection", "{", PC_BUCKET_COUNT,
 		                BCON_INT32(1), PC_BUCKET_BYTES, BCON_INT32(1), "}");
-	coll = mongoc_client_get_collection(client, d->mongo.db, d->routes.colls[item->coll]);
 	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		int64_t seq = field_int(doc, PC_BUCKET_SEQ);
-
-		if (!any || seq > (int64_t)st->seq) {
-			st->seq = (uint32_t)seq;
-			st->count = (uint32_t)field_int(doc, PC_BUCKET_COUNT);
-			st->bytes = (uint64_t)field_int(doc, PC_BUCKET_BYTES);
-			any = true;
-		}
-		if (ids && !collect_ids(doc, ids)) {
-			rc = pc_errf(err, errlen, PC_ERR_NOMEM, "out of memory");
-			break;
-		}
+	if (mongoc_cursor_next(cur, &doc)) {
+		*found = true;
+		st->seq = seq;
+		st->count = (uint32_t)field_int(doc, PC_BUCKET_COUNT);
+		st->bytes = (uint64_t)field_int(doc, PC_BUCKET_BYTES);
+		if (ids && !collect_ids(doc, ids))
+			rc = pc_errf(err, errlen, PC_ERR_IO, "out of memory");
 	}
 	if (rc == PC_OK && mongoc_cursor_error_document(cur, &berr, &doc)) {
 		rc = pc_mongo_failure_kind(&berr, doc) == PC_MONGO_TRANSIENT ? PC_ERR_IO
 		                                                             : PC_ERR_BACKEND;
-		pc_errf(err, errlen, rc, "reading slot %s: %s", lo, berr.message);
+		pc_errf(err, errlen, rc, "reading bucket %s: %s", id, berr.message);
 	}
 	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(coll);
 	bson_destroy(filter);
 	bson_destroy(opts);
+	return rc;
+}
+
+/*
+ * load_slot - the newest bucket of item's slot into *st (zeros when the
+ * slot has none) and, when ids is non-NULL, every sample id stored in the
+ * slot, sorted. A slot's buckets are numbered 0, 1, ... without gaps, so
+ * they are read by _id one after the other until one is missing.
+ */
+static int load_slot(struct store__data *d, mongoc_client_t *client, const struct store__item *item,
+                     struct store__slot_state *st, struct ids *ids, char *err, size_t errlen)
+{
+	mongoc_collection_t *coll =
+	    mongoc_client_get_collection(client, d->mongo.db, d->routes.colls[item->coll]);
+	bool found = true;
+	int rc = PC_OK;
+
+	*st = (struct store__slot_state){0, 0, 0};
+	for (uint32_t seq = 0; rc == PC_OK && found && seq <= PC_BUCKET_SEQ_MAX; seq++)
+		rc = probe(d, coll, item, seq, &found, st, ids, err, errlen);
+	mongoc_collection_destroy(coll);
 	if (ids && ids->n)
 		qsort(ids->v, ids->n, sizeof *ids->v, cmp_i64);
-	return rc == PC_ERR_NOMEM ? PC_ERR_IO : rc;
+	return rc;
 }
 
 static bool same_slot(const struct store__item *a, const struct store__item *b)

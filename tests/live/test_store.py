@@ -89,6 +89,23 @@ class TestStoreData(StoreCase):
         self.assertEqual([x["d"]["k"] for x in lines], [4, 0, 1, 2, 3])
         rc, lines, err = self.precisctl("data", dev, "--from", iso(t), "--to", iso(t + H))
         self.assertEqual([x["t"] for x in lines], [t, t + H - 1])
+        # Both read paths: one range query (default) and by _id knowing the slot.
+        rc, by_range, err = self.precisctl("data", dev, "--from", str(t - H), "--to",
+                                           str(t + 2 * H))
+        self.assertEqual(rc, 0, err)
+        rc, by_id, err = self.precisctl("data", dev, "--from", str(t - H), "--to",
+                                        str(t + 2 * H), "--slot", "1h")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(by_range, by_id)
+        self.assertEqual(len(by_id), len(times))
+        rc, lines, err = self.precisctl("data", dev, "--limit", "2", "--from", str(t - H),
+                                        "--to", str(t + 2 * H))
+        self.assertEqual([x["t"] for x in lines], sorted(times)[:2])
+        for bad in (["data"], ["data", "bad id"], ["data", dev, "--from", "yesterday"],
+                    ["data", dev, "--slot", "7s"], ["data", dev, "--from", "2", "--to", "1"]):
+            rc, lines, err = self.precisctl(*bad)
+            self.assertEqual(rc, 2, (bad, err))
+            self.assertEqual(lines, [])
 
     def test_rollover_at_the_caps(self):
         t = next_slot_start() + 60000
@@ -105,6 +122,11 @@ class TestStoreData(StoreCase):
         self.assertEqual([(b["seq"], b["count"]) for b in bs], [(0, 5), (1, 5), (2, 2)])
         self.assertEqual(len({ms(b["start"]) for b in bs}), 1)
         self.assertEqual([s["d"]["n"] for b in bs for s in b["samples"]], list(range(12)))
+        for slot in ("0", "1h"):  # a slot of three buckets, read both ways, in time order
+            rc, lines, err = self.precisctl("data", small, "--from", str(t), "--to",
+                                            str(t + H), "--slot", slot)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual([x["d"]["n"] for x in lines], list(range(12)))
         bb = self.buckets(big)
         sizes = [len(bson.encode(s)) for b in bb for s in b["samples"]]
         want, fill = [], 2049

@@ -267,9 +267,10 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 	for (size_t i = 0; i < n; i++) {
 		v[i]->duplicate = v[i]->uncertain && ids.n &&
 		                  bsearch(&v[i]->id, ids.v, ids.n, sizeof *ids.v, cmp_i64);
-		if (!v[i]->duplicate)
-			v[i]->seq =
-			    store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &d->caps);
+		if (v[i]->duplicate)
+			continue;
+		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &d->caps);
+		v[i]->opens = e->st.count == 1; /* the first sample of a new bucket */
 	}
 	e->used_ms = store__mono_ms();
 	free(ids.v);

@@ -87,8 +87,15 @@ struct stat_acc {
 	int64_t n;
 };
 
-/* stats_add - fold the numeric top-level fields of one sample's d into acc. */
-static void stats_add(struct stat_acc *acc, size_t *nacc, const bson_t *sample)
+/* What the items of one bucket add up to. */
+struct totals {
+	int64_t tmin, tmax, bytes;
+	struct stat_acc acc[STORE_STATS_FIELDS_MAX];
+	size_t nacc;
+};
+
+/* stats_add - fold the numeric top-level fields of one sample's d into t. */
+static void stats_add(struct totals *t, const bson_t *sample)
 {
 	bson_iter_t it, d;
 
@@ -108,21 +115,35 @@ static void stats_add(struct stat_acc *acc, size_t *nacc, const bson_t *sample)
 		v = bson_iter_as_double(&d);
 		if (!isfinite(v))
 			continue;
-		for (i = 0; i < *nacc && strcmp(acc[i].key, k) != 0; i++)
+		for (i = 0; i < t->nacc && strcmp(t->acc[i].key, k) != 0; i++)
 			;
-		if (i == *nacc) {
-			if (*nacc == STORE_STATS_FIELDS_MAX)
+		if (i == t->nacc) {
+			if (t->nacc == STORE_STATS_FIELDS_MAX)
 				continue;
-			memcpy(acc[i].key, k, kl + 1);
-			acc[i].min = acc[i].max = v;
-			acc[i].sum = 0;
-			acc[i].n = 0;
-			(*nacc)++;
+			memcpy(t->acc[i].key, k, kl + 1);
+			t->acc[i].min = t->acc[i].max = v;
+			t->acc[i].sum = 0;
+			t->acc[i].n = 0;
+			t->nacc++;
 		}
-		acc[i].min = fmin(acc[i].min, v);
-		acc[i].max = fmax(acc[i].max, v);
-		acc[i].sum += v;
-		acc[i].n++;
+		t->acc[i].min = fmin(t->acc[i].min, v);
+		t->acc[i].max = fmax(t->acc[i].max, v);
+		t->acc[i].sum += v;
+		t->acc[i].n++;
+	}
+}
+
+static void add_up(struct totals *t, struct store__item *const *items, size_t n, bool stats)
+{
+	t->tmin = t->tmax = items[0]->t_ms;
+	t->bytes = 0;
+	t->nacc = 0;
+	for (size_t i = 0; i < n; i++) {
+		t->tmin = items[i]->t_ms < t->tmin ? items[i]->t_ms : t->tmin;
+		t->tmax = items[i]->t_ms > t->tmax ? items[i]->t_ms : t->tmax;
+		t->bytes += items[i]->sample.len;
+		if (stats && items[i]->stats_doc)
+			stats_add(t, &items[i]->sample);
 	}
 }
 
@@ -131,71 +152,105 @@ static void stat_path(char *buf, size_t len, const char *key, const char *leaf)
 	snprintf(buf, len, "%s.%.64s.%s", PC_BUCKET_STATS, key, leaf);
 }
 
+/* fixed_fields - device, start, end and seq of the items' bucket into doc. */
+static void fixed_fields(bson_t *doc, const struct store__item *first, int64_t slot_len_ms)
+{
+	bson_append_utf8(doc, PC_BUCKET_DEVICE, -1, first->device, (int)first->device_len);
+	BSON_APPEND_DATE_TIME(doc, PC_BUCKET_START, first->slot_start);
+	BSON_APPEND_DATE_TIME(doc, PC_BUCKET_END, first->slot_start + slot_len_ms);
+	BSON_APPEND_INT32(doc, PC_BUCKET_SEQ, (int32_t)first->seq);
+}
+
+/* samples_array - the items' sample documents as array key of doc. */
+static void samples_array(bson_t *doc, const char *key, struct store__item *const *items, size_t n)
+{
+	bson_t arr;
+
+	bson_append_array_begin(doc, key, -1, &arr);
+	for (size_t i = 0; i < n; i++) {
+		char buf[16];
+		const char *k;
+		size_t kl = bson_uint32_to_string((uint32_t)i, &k, buf, sizeof buf);
+
+		bson_append_document(&arr, k, (int)kl, &items[i]->sample);
+	}
+	bson_append_array_end(doc, &arr);
+}
+
 /* store__bucket_update - contract in bucket.h. */
 void store__bucket_update(bson_t *update, struct store__item *const *items, size_t n,
                           int64_t slot_len_ms, bool stats)
 {
-	struct stat_acc acc[STORE_STATS_FIELDS_MAX];
-	size_t nacc = 0;
-	const struct store__item *first = items[0];
-	int64_t tmin = items[0]->t_ms, tmax = items[0]->t_ms, bytes = 0;
+	struct totals t;
 	char path[STORE_STATS_KEY_MAX + 32];
-	bson_t doc, each, arr;
+	bson_t doc, each;
 
+	add_up(&t, items, n, stats);
 	bson_init(update);
-	for (size_t i = 0; i < n; i++) {
-		tmin = items[i]->t_ms < tmin ? items[i]->t_ms : tmin;
-		tmax = items[i]->t_ms > tmax ? items[i]->t_ms : tmax;
-		bytes += items[i]->sample.len;
-		if (stats && items[i]->stats_doc)
-			stats_add(acc, &nacc, &items[i]->sample);
-	}
-
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$setOnInsert", &doc);
-	bson_append_utf8(&doc, PC_BUCKET_DEVICE, -1, first->device, (int)first->device_len);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_START, first->slot_start);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_END, first->slot_start + slot_len_ms);
-	BSON_APPEND_INT32(&doc, PC_BUCKET_SEQ, (int32_t)first->seq);
+	fixed_fields(&doc, items[0], slot_len_ms);
 	bson_append_document_end(update, &doc);
 
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$push", &doc);
 	BSON_APPEND_DOCUMENT_BEGIN(&doc, PC_BUCKET_SAMPLES, &each);
-	BSON_APPEND_ARRAY_BEGIN(&each, "$each", &arr);
-	for (size_t i = 0; i < n; i++) {
-		char buf[16];
-		const char *key;
-		size_t kl = bson_uint32_to_string((uint32_t)i, &key, buf, sizeof buf);
-
-		bson_append_document(&arr, key, (int)kl, &items[i]->sample);
-	}
-	bson_append_array_end(&each, &arr);
+	samples_array(&each, "$each", items, n);
 	bson_append_document_end(&doc, &each);
 	bson_append_document_end(update, &doc);
 
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$inc", &doc);
 	BSON_APPEND_INT32(&doc, PC_BUCKET_COUNT, (int32_t)n);
-	BSON_APPEND_INT64(&doc, PC_BUCKET_BYTES, bytes);
-	for (size_t i = 0; i < nacc; i++) {
-		stat_path(path, sizeof path, acc[i].key, "sum");
-		BSON_APPEND_DOUBLE(&doc, path, acc[i].sum);
-		stat_path(path, sizeof path, acc[i].key, "n");
-		BSON_APPEND_INT64(&doc, path, acc[i].n);
+	BSON_APPEND_INT64(&doc, PC_BUCKET_BYTES, t.bytes);
+	for (size_t i = 0; i < t.nacc; i++) {
+		stat_path(path, sizeof path, t.acc[i].key, "sum");
+		BSON_APPEND_DOUBLE(&doc, path, t.acc[i].sum);
+		stat_path(path, sizeof path, t.acc[i].key, "n");
+		BSON_APPEND_INT64(&doc, path, t.acc[i].n);
 	}
 	bson_append_document_end(update, &doc);
 
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$min", &doc);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_FIRST, tmin);
-	for (size_t i = 0; i < nacc; i++) {
-		stat_path(path, sizeof path, acc[i].key, "min");
-		BSON_APPEND_DOUBLE(&doc, path, acc[i].min);
+	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_FIRST, t.tmin);
+	for (size_t i = 0; i < t.nacc; i++) {
+		stat_path(path, sizeof path, t.acc[i].key, "min");
+		BSON_APPEND_DOUBLE(&doc, path, t.acc[i].min);
 	}
 	bson_append_document_end(update, &doc);
 
 	BSON_APPEND_DOCUMENT_BEGIN(update, "$max", &doc);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_LAST, tmax);
-	for (size_t i = 0; i < nacc; i++) {
-		stat_path(path, sizeof path, acc[i].key, "max");
-		BSON_APPEND_DOUBLE(&doc, path, acc[i].max);
+	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_LAST, t.tmax);
+	for (size_t i = 0; i < t.nacc; i++) {
+		stat_path(path, sizeof path, t.acc[i].key, "max");
+		BSON_APPEND_DOUBLE(&doc, path, t.acc[i].max);
 	}
 	bson_append_document_end(update, &doc);
+}
+
+/* store__bucket_doc - contract in bucket.h. */
+void store__bucket_doc(bson_t *doc, const char *id, struct store__item *const *items, size_t n,
+                       int64_t slot_len_ms, bool stats)
+{
+	struct totals t;
+	bson_t sub, f;
+
+	add_up(&t, items, n, stats);
+	bson_init(doc);
+	BSON_APPEND_UTF8(doc, "_id", id);
+	fixed_fields(doc, items[0], slot_len_ms);
+	BSON_APPEND_INT32(doc, PC_BUCKET_COUNT, (int32_t)n);
+	BSON_APPEND_INT64(doc, PC_BUCKET_BYTES, t.bytes);
+	BSON_APPEND_DATE_TIME(doc, PC_BUCKET_FIRST, t.tmin);
+	BSON_APPEND_DATE_TIME(doc, PC_BUCKET_LAST, t.tmax);
+	samples_array(doc, PC_BUCKET_SAMPLES, items, n);
+	if (t.nacc == 0)
+		return;
+	BSON_APPEND_DOCUMENT_BEGIN(doc, PC_BUCKET_STATS, &sub);
+	for (size_t i = 0; i < t.nacc; i++) {
+		bson_append_document_begin(&sub, t.acc[i].key, -1, &f);
+		BSON_APPEND_DOUBLE(&f, "min", t.acc[i].min);
+		BSON_APPEND_DOUBLE(&f, "max", t.acc[i].max);
+		BSON_APPEND_DOUBLE(&f, "sum", t.acc[i].sum);
+		BSON_APPEND_INT64(&f, "n", t.acc[i].n);
+		bson_append_document_end(&sub, &f);
+	}
+	bson_append_document_end(doc, &sub);
 }

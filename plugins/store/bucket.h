@@ -52,6 +52,7 @@ struct store__item {
 	bool stats_doc;   /* d is a document whose numbers feed stats */
 	bool uncertain;   /* may already be stored (replay): check before writing */
 	bool duplicate;   /* found already stored: not written again */
+	bool opens;       /* the first sample of a bucket that does not exist yet */
 };
 
 /*
@@ -89,5 +90,14 @@ bool store__same_bucket(const struct store__item *a, const struct store__item *b
  */
 void store__bucket_update(bson_t *update, struct store__item *const *items, size_t n,
                           int64_t slot_len_ms, bool stats);
+
+/*
+ * store__bucket_doc - initialise doc as the whole bucket holding exactly
+ * the n items: what store__bucket_update makes of a missing document
+ * (the same fields and values), for an insert, which servers do more
+ * cheaply than an upsert. id is its _id. Destroy with bson_destroy.
+ */
+void store__bucket_doc(bson_t *doc, const char *id, struct store__item *const *items, size_t n,
+                       int64_t slot_len_ms, bool stats);
 
 #endif

@@ -37,7 +37,7 @@ static const struct pc_opt_def store_opts[] = {
      "samples per bucket before it rolls over to the next of the slot"},
     {"bucket_max_bytes", PC_OPT_SIZE, OFF(bucket_max_bytes), "512k", 1024, 8 << 20, NULL,
      "BSON bytes of samples per bucket before it rolls over"},
-    {"batch_max", PC_OPT_INT, OFF(batch_max), "1000", 1, 100000, NULL,
+    {"batch_max", PC_OPT_INT, OFF(batch_max), "10000", 1, 100000, NULL,
      "samples per bulk write"},
     {"batch_delay", PC_OPT_DURATION, OFF(batch_delay_ms), "100ms", 0, 10000, NULL,
      "how long a batch may wait to grow before it is written"},

@@ -195,7 +195,13 @@ static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *e
 	return rc;
 }
 
-/* write_buckets - one update per bucket, one unordered bulk per collection. */
+/*
+ * write_buckets - one write per bucket, one unordered bulk per collection:
+ * an insert of the whole bucket when this batch opens it, else an upsert
+ * of the coalesced update (an insert that finds the bucket there after all
+ * fails with a duplicate key, a transient error: the batch is retried as
+ * uncertain, which reads the slot again).
+ */
 static int write_buckets(struct store__data *d, mongoc_client_t *client, size_t n, char *err,
                          size_t errlen)
 {
@@ -228,11 +234,21 @@ static int write_buckets(struct store__data *d, mongoc_client_t *client, size_t 
 			pc_bucket_id(id, sizeof id, v[i]->device, v[i]->device_len,
 			             v[i]->slot_start, v[i]->seq);
 			BSON_APPEND_UTF8(&sel, "_id", id);
-			store__bucket_update(&upd, v + i, j - i, d->conf.slot_ms, d->conf.stats);
-			if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd, uopts,
-			                                                &berr))
-				rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk update: %s",
-				             berr.message);
+			if (v[i]->opens) {
+				store__bucket_doc(&upd, id, v + i, j - i, d->conf.slot_ms,
+				                  d->conf.stats);
+				if (!mongoc_bulk_operation_insert_with_opts(bulk, &upd, NULL,
+				                                            &berr))
+					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk insert: %s",
+					             berr.message);
+			} else {
+				store__bucket_update(&upd, v + i, j - i, d->conf.slot_ms,
+				                     d->conf.stats);
+				if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd,
+				                                                uopts, &berr))
+					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk update: %s",
+					             berr.message);
+			}
 			bson_destroy(&sel);
 			bson_destroy(&upd);
 			bson_destroy(uopts);

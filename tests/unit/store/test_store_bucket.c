@@ -4,7 +4,7 @@
  * its bucket, the last seq taking everything), sample documents (JSON
  * and binary), the grouping order, and the coalesced update of a bucket
  * compared field by field with the expected document, with and without
- * numeric stats.
+ * numeric stats, and the whole document of a new bucket.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +218,48 @@ static void test_update(void)
 		bson_destroy(&v[i].sample);
 }
 
+static void test_whole_bucket(void)
+{
+	struct store__item v[2];
+	struct store__item *p[2];
+	char want[2048];
+	bson_t doc, w;
+	bson_error_t e;
+
+	p[0] = item(&v[0], 0, "dev-1", T0, 3, 1, T0 + 30, "{\"temp\": 20.5}");
+	p[1] = item(&v[1], 0, "dev-1", T0, 3, 2, T0 + 10, "{\"temp\": 19, \"s\": \"x\"}");
+	snprintf(want, sizeof want,
+	         "{\"_id\": \"dev-1/2026-11-23T09:00:00.000Z/000003\", \"device\": \"dev-1\", "
+	         "\"start\": {\"$date\": {\"$numberLong\": \"1795424400000\"}}, "
+	         "\"end\": {\"$date\": {\"$numberLong\": \"1795428000000\"}}, \"seq\": 3, "
+	         "\"count\": 2, \"bytes\": {\"$numberLong\": \"%u\"}, "
+	         "\"first\": {\"$date\": {\"$numberLong\": \"1795424400010\"}}, "
+	         "\"last\": {\"$date\": {\"$numberLong\": \"1795424400030\"}}, "
+	         "\"samples\": ["
+	         "{\"i\": {\"$numberLong\": \"10\"}, \"t\": {\"$date\": {\"$numberLong\": "
+	         "\"1795424400030\"}}, \"d\": {\"temp\": 20.5}},"
+	         "{\"i\": {\"$numberLong\": \"20\"}, \"t\": {\"$date\": {\"$numberLong\": "
+	         "\"1795424400010\"}}, \"d\": {\"temp\": 19, \"s\": \"x\"}}], "
+	         "\"stats\": {\"temp\": {\"min\": 19.0, \"max\": 20.5, \"sum\": 39.5, "
+	         "\"n\": {\"$numberLong\": \"2\"}}}}",
+	         p[0]->sample.len + p[1]->sample.len);
+	store__bucket_doc(&doc, "dev-1/2026-11-23T09:00:00.000Z/000003", p, 2, H, true);
+	CU_ASSERT_FATAL(bson_init_from_json(&w, want, -1, &e));
+	CU_ASSERT_TRUE(bson_equal(&doc, &w));
+	bson_destroy(&doc);
+	bson_destroy(&w);
+	/* Without stats, no stats field. */
+	store__bucket_doc(&doc, "x", p, 2, H, false);
+	{
+		bson_iter_t it;
+
+		CU_ASSERT_FALSE(bson_iter_init_find(&it, &doc, "stats"));
+	}
+	bson_destroy(&doc);
+	for (int i = 0; i < 2; i++)
+		bson_destroy(&v[i].sample);
+}
+
 static void test_update_stats_limits(void)
 {
 	struct store__item v;
@@ -249,6 +291,7 @@ static CU_TestInfo tests[] = {
     {"sample documents", test_sample_documents},
     {"grouping order", test_grouping_order},
     {"coalesced update, with and without stats", test_update},
+    {"a whole new bucket, for an insert", test_whole_bucket},
     {"stats field limits", test_update_stats_limits},
     CU_TEST_INFO_NULL,
 };

@@ -5,7 +5,7 @@
  * and by _id knowing the 1 h slots), and from a collection holding
  * one document per sample ({device, t, d}, index {device, t}) with a
  * find sorted by t. Both walk every sample of the range and touch its
- * data; each is timed ROUNDS times, alternating.
+ * data; each is timed ROUNDS times, alternating (the read by _id once).
  *
  *   precis-bench-store-read seed URI DB COLL DEVICES SAMPLES TS_BASE TS_STEP
  *       insert DEVICES x SAMPLES per-sample documents (bulk, unordered)
@@ -125,12 +125,13 @@ static int compare(mongoc_client_t *client, char **argv)
 		}
 		tb[r] = now_ms() - t0;
 		t0 = now_ms();
-		if (pc_bucket_read(buckets, argv[6], from, to, 3600000, count_sample, &ni, NULL,
-		                   err, sizeof err) != 0) {
+		/* By _id once only: on FerretDB's SQLite backend it is the slow way. */
+		if (r == 0 && pc_bucket_read(buckets, argv[6], from, to, 3600000, count_sample, &ni,
+		                             NULL, err, sizeof err) != 0) {
 			fprintf(stderr, "bucket read by _id: %s\n", err);
 			return 1;
 		}
-		ti[r] = now_ms() - t0;
+		ti[r] = r == 0 ? now_ms() - t0 : ti[0];
 		t0 = now_ms();
 		cur = mongoc_collection_find_with_opts(flat, filter, opts, NULL);
 		while (mongoc_cursor_next(cur, &doc)) {

@@ -137,7 +137,9 @@ class StoreCase(LiveTestCase):
             return dict(seen)
 
     def wait_stat(self, name, predicate, timeout):
-        """Wait until predicate(counter value) holds; returns the counters."""
+        """Wait until predicate(counter value) holds; returns the counters. The
+        counters of one publication arrive one topic after another, in the
+        plugin's table order: wait for the counter you check, not another."""
         ok = wait_for(lambda: predicate(self.stats().get(name, 0)), timeout, 0.05)
         st = self.stats()
         self.assertTrue(ok, "counter %s = %s did not reach its goal within %.0f s; counters: %s\n%s"

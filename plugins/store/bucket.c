@@ -177,6 +177,22 @@ static void samples_array(bson_t *doc, const char *key, struct store__item *cons
 	bson_append_array_end(doc, &arr);
 }
 
+/* bound - the $min (or $max) of an update: first (last) and the stats' lower (upper) bounds. */
+static void bound(bson_t *update, const struct totals *t, bool upper)
+{
+	char path[STORE_STATS_KEY_MAX + 32];
+	bson_t doc;
+
+	bson_append_document_begin(update, upper ? "$max" : "$min", -1, &doc);
+	BSON_APPEND_DATE_TIME(&doc, upper ? PC_BUCKET_LAST : PC_BUCKET_FIRST,
+	                      upper ? t->tmax : t->tmin);
+	for (size_t i = 0; i < t->nacc; i++) {
+		stat_path(path, sizeof path, t->acc[i].key, upper ? "max" : "min");
+		BSON_APPEND_DOUBLE(&doc, path, upper ? t->acc[i].max : t->acc[i].min);
+	}
+	bson_append_document_end(update, &doc);
+}
+
 /* store__bucket_update - contract in bucket.h. */
 void store__bucket_update(bson_t *update, struct store__item *const *items, size_t n,
                           int64_t slot_len_ms, bool stats)
@@ -208,21 +224,8 @@ void store__bucket_update(bson_t *update, struct store__item *const *items, size
 	}
 	bson_append_document_end(update, &doc);
 
-	BSON_APPEND_DOCUMENT_BEGIN(update, "$min", &doc);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_FIRST, t.tmin);
-	for (size_t i = 0; i < t.nacc; i++) {
-		stat_path(path, sizeof path, t.acc[i].key, "min");
-		BSON_APPEND_DOUBLE(&doc, path, t.acc[i].min);
-	}
-	bson_append_document_end(update, &doc);
-
-	BSON_APPEND_DOCUMENT_BEGIN(update, "$max", &doc);
-	BSON_APPEND_DATE_TIME(&doc, PC_BUCKET_LAST, t.tmax);
-	for (size_t i = 0; i < t.nacc; i++) {
-		stat_path(path, sizeof path, t.acc[i].key, "max");
-		BSON_APPEND_DOUBLE(&doc, path, t.acc[i].max);
-	}
-	bson_append_document_end(update, &doc);
+	bound(update, &t, false);
+	bound(update, &t, true);
 }
 
 /* store__bucket_doc - contract in bucket.h. */

@@ -57,40 +57,35 @@ static void test_place_byte_cap(void)
 	CU_ASSERT_EQUAL(st.count, 5001);
 }
 
+/* expect_equal - got equals the document want_json describes; destroys got. */
+static void expect_equal(bson_t *got, const char *want_json)
+{
+	bson_t want;
+	bson_error_t e;
+
+	CU_ASSERT_FATAL(bson_init_from_json(&want, want_json, -1, &e));
+	CU_ASSERT_TRUE(bson_equal(got, &want));
+	bson_destroy(got);
+	bson_destroy(&want);
+}
+
 static void test_sample_documents(void)
 {
-	bson_t doc, s, want;
+	bson_t doc, s;
 	bson_error_t e;
 	const uint8_t raw[] = {0x00, 0xff, 'x'};
 
 	CU_ASSERT(bson_init_from_json(&doc, "{\"v\": 1}", -1, &e));
 	store__sample_build(&s, -42, T0 + 5, &doc, NULL, 0, 0);
-	CU_ASSERT(bson_init_from_json(&want,
-	                              "{\"i\": {\"$numberLong\": \"-42\"}, \"t\": {\"$date\": "
-	                              "{\"$numberLong\": \"1795424400005\"}}, \"d\": {\"v\": 1}}",
-	                              -1, &e));
-	CU_ASSERT_TRUE(bson_equal(&s, &want));
-	bson_destroy(&s);
-	bson_destroy(&want);
+	expect_equal(&s, "{\"i\": {\"$numberLong\": \"-42\"}, \"t\": {\"$date\": "
+	                 "{\"$numberLong\": \"1795424400005\"}}, \"d\": {\"v\": 1}}");
 	store__sample_build(&s, 7, T0, &doc, NULL, 0, 3);
-	CU_ASSERT(bson_init_from_json(&want,
-	                              "{\"i\": {\"$numberLong\": \"7\"}, \"t\": {\"$date\": "
-	                              "{\"$numberLong\": \"1795424400000\"}}, \"d\": {\"v\": 1}, "
-	                              "\"fix\": 3}",
-	                              -1, &e));
-	CU_ASSERT_TRUE(bson_equal(&s, &want));
-	bson_destroy(&s);
-	bson_destroy(&want);
+	expect_equal(&s, "{\"i\": {\"$numberLong\": \"7\"}, \"t\": {\"$date\": "
+	                 "{\"$numberLong\": \"1795424400000\"}}, \"d\": {\"v\": 1}, \"fix\": 3}");
 	store__sample_build(&s, 8, T0, NULL, raw, sizeof raw, 0);
-	CU_ASSERT(
-	    bson_init_from_json(&want,
-	                        "{\"i\": {\"$numberLong\": \"8\"}, \"t\": {\"$date\": "
-	                        "{\"$numberLong\": \"1795424400000\"}}, \"d\": {\"$binary\": "
-	                        "{\"base64\": \"AP94\", \"subType\": \"00\"}}, \"bin\": true}",
-	                        -1, &e));
-	CU_ASSERT_TRUE(bson_equal(&s, &want));
-	bson_destroy(&s);
-	bson_destroy(&want);
+	expect_equal(&s, "{\"i\": {\"$numberLong\": \"8\"}, \"t\": {\"$date\": "
+	                 "{\"$numberLong\": \"1795424400000\"}}, \"d\": {\"$binary\": "
+	                 "{\"base64\": \"AP94\", \"subType\": \"00\"}}, \"bin\": true}");
 	bson_destroy(&doc);
 }
 

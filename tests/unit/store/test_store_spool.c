@@ -236,22 +236,30 @@ static void seg_path(char *buf, size_t len, uint64_t segno)
 	snprintf(buf, len, "%s/seg-%016llx.spool", dir, (unsigned long long)segno);
 }
 
-static void test_torn_tail_is_cut(void)
+/* ten_records - a fresh spool holding records 0..9, closed; path of its segment into path. */
+static void ten_records(char *path, size_t len)
 {
 	struct store__spool s;
-	char path[512];
-	uint64_t seq, seg;
-	struct stat st;
-	int fd;
+	uint64_t seq;
 
 	fresh_dir();
 	CU_ASSERT_EQUAL_FATAL(open_spool(&s, 1 << 20, 64 << 10), PC_OK);
 	for (unsigned i = 0; i < 10; i++)
 		append(&s, i, &seq);
-	seg = s.wseg;
+	seg_path(path, len, s.wseg);
 	store__spool_close(&s);
+}
+
+static void test_torn_tail_is_cut(void)
+{
+	struct store__spool s;
+	char path[512];
+	uint64_t seq;
+	struct stat st;
+	int fd;
+
 	/* A process killed in the middle of a write leaves half a record. */
-	seg_path(path, sizeof path, seg);
+	ten_records(path, sizeof path);
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
 	fd = open(path, O_WRONLY | O_APPEND);
 	CU_ASSERT_EQUAL(write(fd, "PRSR\x40\x00\x00\x00\x01\x02", 10), 10);
@@ -276,17 +284,10 @@ static void test_damaged_record_is_skipped(void)
 	struct store__record r;
 	struct store__pos after;
 	char path[512];
-	uint64_t seq, seg;
 	unsigned got = 0;
 	int fd;
 
-	fresh_dir();
-	CU_ASSERT_EQUAL_FATAL(open_spool(&s, 1 << 20, 64 << 10), PC_OK);
-	for (unsigned i = 0; i < 10; i++)
-		append(&s, i, &seq);
-	seg = s.wseg;
-	store__spool_close(&s);
-	seg_path(path, sizeof path, seg);
+	ten_records(path, sizeof path);
 	fd = open(path, O_RDWR);
 	/* Flip a payload byte of the fourth record (records are ~60-100 bytes). */
 	{

@@ -116,7 +116,7 @@ static int compare(mongoc_client_t *client, char **argv)
 		const bson_t *doc;
 		double t0;
 
-		nb = ni = nf = 0;
+		nb = nf = 0; /* ni: counted by the one read by _id */
 		t0 = now_ms();
 		if (pc_bucket_read(buckets, argv[6], from, to, 0, count_sample, &nb, NULL, err,
 		                   sizeof err) != 0) {

@@ -73,6 +73,31 @@ class TestMongoOutage(DurabilityCase):
 class TestBrokerKilled(DurabilityCase):
     STORE_OPTS = {"spool_segment": "64k"}
 
+    def test_refused_record_is_quarantined(self):
+        """A write the server refuses (FerretDB and nested arrays, with nested_arrays keep)
+        is isolated to its record, which goes to rejected.spool; the spool moves on."""
+        dev = "poison-1"
+        self.restart_broker(nested_arrays="keep", batch_delay="500ms")
+        self.addCleanup(self.restart_broker)
+        c = self.client_as(dev)
+        body = [json.dumps({"n": i}) for i in range(20)]
+        body[7] = json.dumps({"n": 7, "m": [[1, 2]]})
+        self.publish_all(c, "dev/%s/data" % dev, body)  # one batch: 500 ms to gather
+        st = self.wait_stat("dropped/rejected", lambda v: v == 1, 20 * SLOW)
+        self.wait_stat("queue/depth", lambda v: v == 0, 10 * SLOW)
+        self.assert_exactly_once([dev], {dev: set(range(20)) - {7}}, 10 * SLOW)
+        self.assertNotIn(7, self.stored_numbers([dev]))
+        self.assertGreaterEqual(st["write_errors"], 1)
+        with open(os.path.join(self.spool_dir(), "rejected.spool"), "rb") as f:
+            kept = f.read()
+        self.assertTrue(kept.startswith(b"PRCSSPL1"))
+        self.assertIn(b'"m": [[1, 2]]', kept)
+        self.assertRegex(self.services.log("mosquitto"),
+                         r"record \d+ refused by MongoDB .*kept in rejected.spool")
+        # And the spool keeps flowing.
+        self.publish_all(c, "dev/%s/data" % dev, [json.dumps({"n": 100})])
+        self.wait_stat("persisted", lambda v: v >= 20, 10 * SLOW)
+
     def test_sigkill_with_nonempty_spool(self):
         dev = "kill-1"
         c = self.client_as(dev)

@@ -12,6 +12,7 @@
 #   make format      clang-format every C file; make format-check verifies
 #   make bench       run the benchmarks (ratios against a baseline in the same run)
 #   make bench-command  heartbeat -> command latency and hb/ack throughput (bench/command-latency)
+#   make bench-store the store plugin's benchmark (bench/store; BENCH_ARGS=--quick)
 #   make demo-stop   stop what make demo started
 #   make clean       remove build trees (not var/ or .deps/)
 #
@@ -25,7 +26,7 @@ PRECIS_WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind bench \
+.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind bench bench-store \
 	format format-check clean
 
 all: build
@@ -62,6 +63,9 @@ bench: build
 .PHONY: bench-command
 bench-command: build
 	@bench/command-latency
+
+bench-store: build
+	@bench/store $(BENCH_ARGS)
 
 asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \

@@ -347,7 +347,18 @@ class LiveTestCase(unittest.TestCase):
         any sanitizer report except leaks: a broker that refuses to start
         leaves through Mosquitto's own error path, which frees neither its
         configuration nor the plugins that initialised before the failure."""
-        path = os.path.join(self.services.var, "test-%d.conf" % time.monotonic_ns())
+        run = os.path.join(self.services.var, "run-%d" % time.monotonic_ns())
+        for sub in ("data", "spool"):
+            os.makedirs(os.path.join(run, sub))
+            if os.getuid() == 0:
+                shutil.chown(os.path.join(run, sub), user="mosquitto")
+        # Its own persistence and spool directories: the class's broker may be
+        # running, and the store plugin locks its spool against a second broker.
+        conf_text = re.sub(r"(?m)^persistence_location .*$",
+                           "persistence_location %s/data/" % run, conf_text)
+        conf_text = re.sub(r"(?m)^plugin_opt_spool_dir .*$",
+                           "plugin_opt_spool_dir %s/spool" % run, conf_text)
+        path = os.path.join(run, "mosquitto.conf")
         with open(path, "w") as f:
             f.write(conf_text)
         env = dict(self.services.env)

@@ -172,7 +172,9 @@ class TestReferenceConf(LiveTestCase):
                          "plugin_opt_redis_port %d" % self.services.ports["redis"])
                 .replace("listener 1883 0.0.0.0", "listener %d 127.0.0.1" % port)
                 .replace("persistence_location /mosquitto/data/",
-                         "persistence_location %s/" % data))
+                         "persistence_location %s/" % data)
+                .replace("plugin_opt_spool_dir /mosquitto/data/",
+                         "plugin_opt_spool_dir %s/" % data))
         code, out = self.run_broker_with(conf, timeout=4)
         self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
         for p in PLUGINS:

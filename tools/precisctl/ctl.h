@@ -89,5 +89,6 @@ int64_t ctl_now_ms(void);
 int ctl_device(struct ctl *c, int argc, char **argv);
 int ctl_ping(struct ctl *c, int argc, char **argv);
 int ctl_cmd(struct ctl *c, int argc, char **argv);
+int ctl_data(struct ctl *c, int argc, char **argv);
 
 #endif

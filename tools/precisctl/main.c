@@ -22,6 +22,7 @@ static const struct ctl_command commands[] = {
      "role, rm, import"},
     {"ping", ctl_ping, "check that MongoDB and Redis answer"},
     {"cmd", ctl_cmd, "send, list, show, cancel device commands; their history"},
+    {"data", ctl_data, "a device's stored samples in time order, as JSON lines"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,354 @@
+/*
+ * payload.c - JSON payload -> sanitized BSON document (rules in payload.h).
+ *
+ * Three steps: find the extent of the top-level JSON object (a quote- and
+ * escape-aware brace scan, so "{..}{..}" and trailing text are refused:
+ * libbson alone would keep the first object and ignore the rest), let
+ * libbson parse it, then copy it through the data rules. Keys are
+ * rewritten before duplicates are looked for, so "a.b" and "a．b" count as
+ * the same key. Called by the writer for every record it persists.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "payload.h"
+#include "precis/error.h"
+#include "precis/hmap.h"
+
+/* U+FF0E FULLWIDTH FULL STOP and U+FF04 FULLWIDTH DOLLAR SIGN, UTF-8. */
+#define FW_DOT    "\xef\xbc\x8e"
+#define FW_DOLLAR "\xef\xbc\x84"
+
+/* Objects with more keys than this look for duplicates with a hash map. */
+#define DEDUP_LINEAR_MAX 16
+
+struct ctx {
+	bool wrap;
+	unsigned fixes;
+};
+
+static bool is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * object_extent - when p[0..len) is optional whitespace, one JSON object
+ * and optional whitespace, set [*start, *end) to the object and return
+ * true. Only braces, brackets and strings are tracked; libbson checks the
+ * rest.
+ */
+static bool object_extent(const uint8_t *p, size_t len, size_t *start, size_t *end)
+{
+	size_t i = 0, depth = 0;
+	bool in_str = false;
+
+	while (i < len && is_ws(p[i]))
+		i++;
+	if (i == len || p[i] != '{')
+		return false;
+	*start = i;
+	for (; i < len; i++) {
+		uint8_t c = p[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return false;
+			if (--depth == 0) {
+				*end = i + 1;
+				for (i++; i < len; i++) {
+					if (!is_ws(p[i]))
+						return false;
+				}
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* fix_key - key with the rules applied, in a malloc'ed string; *changed when it differs. */
+static char *fix_key(const char *key, size_t len, size_t *out_len, bool *changed)
+{
+	size_t dots = 0, n;
+	char *out, *w;
+
+	for (size_t i = 0; i < len; i++)
+		dots += key[i] == '.';
+	n = len + 2 * dots + (len > 0 && key[0] == '$' ? 2 : 0);
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	w = out;
+	for (size_t i = 0; i < len; i++) {
+		if (key[i] == '.') {
+			memcpy(w, FW_DOT, 3);
+			w += 3;
+		} else if (i == 0 && key[i] == '$') {
+			memcpy(w, FW_DOLLAR, 3);
+			w += 3;
+		} else {
+			*w++ = key[i];
+		}
+	}
+	*w = '\0';
+	*out_len = n;
+	*changed = n != len;
+	return out;
+}
+
+static void copy_object(struct ctx *c, bson_t *dst, const bson_iter_t *first);
+static void copy_array(struct ctx *c, bson_t *dst, const bson_iter_t *first);
+
+static void append_null_fix(struct ctx *c, bson_t *dst, const char *key, int klen)
+{
+	bson_append_null(dst, key, klen);
+	c->fixes++;
+}
+
+static void append_text_fix(struct ctx *c, bson_t *dst, const char *key, int klen, const char *text,
+                            uint32_t tlen)
+{
+	bson_append_utf8(dst, key, klen, text, (int)tlen);
+	c->fixes++;
+}
+
+/* copy_value - append the value at it under key, applying the value rules. */
+static void copy_value(struct ctx *c, bson_t *dst, const char *key, int klen, bson_iter_t *it)
+{
+	bson_iter_t child;
+	bson_t sub;
+	uint32_t len;
+
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_DOUBLE:
+		if (isfinite(bson_iter_double(it)))
+			bson_append_iter(dst, key, klen, it);
+		else
+			append_null_fix(c, dst, key, klen);
+		break;
+	case BSON_TYPE_DOCUMENT:
+		bson_iter_recurse(it, &child);
+		bson_append_document_begin(dst, key, klen, &sub);
+		copy_object(c, &sub, &child);
+		bson_append_document_end(dst, &sub);
+		break;
+	case BSON_TYPE_ARRAY:
+		bson_iter_recurse(it, &child);
+		bson_append_array_begin(dst, key, klen, &sub);
+		copy_array(c, &sub, &child);
+		bson_append_array_end(dst, &sub);
+		break;
+	case BSON_TYPE_DECIMAL128: {
+		bson_decimal128_t dec;
+		char text[BSON_DECIMAL128_STRING];
+
+		bson_iter_decimal128(it, &dec);
+		bson_decimal128_to_string(&dec, text);
+		append_text_fix(c, dst, key, klen, text, (uint32_t)strlen(text));
+		break;
+	}
+	case BSON_TYPE_SYMBOL: {
+		const char *s = bson_iter_symbol(it, &len);
+
+		append_text_fix(c, dst, key, klen, s, len);
+		break;
+	}
+	case BSON_TYPE_CODE: {
+		const char *s = bson_iter_code(it, &len);
+
+		append_text_fix(c, dst, key, klen, s, len);
+		break;
+	}
+	case BSON_TYPE_CODEWSCOPE: {
+		const uint8_t *scope;
+		uint32_t slen;
+		const char *s = bson_iter_codewscope(it, &len, &slen, &scope);
+
+		append_text_fix(c, dst, key, klen, s, len);
+		break;
+	}
+	case BSON_TYPE_UNDEFINED:
+	case BSON_TYPE_DBPOINTER:
+	case BSON_TYPE_MINKEY:
+	case BSON_TYPE_MAXKEY:
+		append_null_fix(c, dst, key, klen);
+		break;
+	default:
+		bson_append_iter(dst, key, klen, it);
+		break;
+	}
+}
+
+struct key {
+	char *s;
+	size_t len;
+};
+
+/* mark_duplicates - skip[i] = a later key equals keys[i] (so the last one wins). */
+static bool mark_duplicates(const struct key *keys, size_t n, bool *skip)
+{
+	struct pc_hmap *m;
+
+	if (n <= DEDUP_LINEAR_MAX) {
+		for (size_t i = 0; i < n; i++) {
+			for (size_t j = i + 1; j < n && !skip[i]; j++)
+				skip[i] = keys[i].len == keys[j].len &&
+				          memcmp(keys[i].s, keys[j].s, keys[i].len) == 0;
+		}
+		return true;
+	}
+	m = pc_hmap_new(n);
+	if (!m)
+		return false;
+	/* Walk backwards: the first sighting is the last occurrence, the one kept. */
+	for (size_t i = n; i-- > 0;) {
+		if (pc_hmap_get(m, keys[i].s, keys[i].len))
+			skip[i] = true;
+		else if (pc_hmap_put(m, keys[i].s, keys[i].len, (void *)&keys[i], NULL) != 0)
+			skip[i] = false; /* out of memory: keep it; the server refuses duplicates */
+	}
+	pc_hmap_free(m);
+	return true;
+}
+
+/* copy_object - copy an object's members (first: iterator on it, not yet advanced). */
+static void copy_object(struct ctx *c, bson_t *dst, const bson_iter_t *first)
+{
+	struct key *keys = NULL;
+	bool *skip = NULL;
+	size_t n = 0, cap = 0, i;
+	bson_iter_t it = *first;
+
+	while (bson_iter_next(&it)) {
+		bool changed;
+
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct key *k = realloc(keys, ncap * sizeof *k);
+
+			if (!k)
+				goto out;
+			keys = k;
+			cap = ncap;
+		}
+		keys[n].s =
+		    fix_key(bson_iter_key(&it), bson_iter_key_len(&it), &keys[n].len, &changed);
+		if (!keys[n].s)
+			goto out;
+		c->fixes += changed;
+		n++;
+	}
+	skip = calloc(n ? n : 1, sizeof *skip);
+	if (!skip || !mark_duplicates(keys, n, skip))
+		goto out;
+	it = *first;
+	for (i = 0; bson_iter_next(&it); i++) {
+		if (skip[i])
+			c->fixes++;
+		else
+			copy_value(c, dst, keys[i].s, (int)keys[i].len, &it);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(keys[i].s);
+	free(keys);
+	free(skip);
+}
+
+/* copy_array - copy an array's elements, renumbered, wrapping nested arrays when asked. */
+static void copy_array(struct ctx *c, bson_t *dst, const bson_iter_t *first)
+{
+	bson_iter_t it = *first;
+	uint32_t i = 0;
+
+	while (bson_iter_next(&it)) {
+		char buf[16];
+		const char *key;
+		size_t klen = bson_uint32_to_string(i++, &key, buf, sizeof buf);
+
+		if (c->wrap && BSON_ITER_HOLDS_ARRAY(&it)) {
+			bson_t wrap;
+
+			bson_append_document_begin(dst, key, (int)klen, &wrap);
+			copy_value(c, &wrap, "a", 1, &it);
+			bson_append_document_end(dst, &wrap);
+			c->fixes++;
+		} else {
+			copy_value(c, dst, key, (int)klen, &it);
+		}
+	}
+}
+
+/* sample_time - the "ts" member as milliseconds, when it is a usable time. */
+static bool sample_time(const bson_t *doc, int64_t *t, bool *present)
+{
+	bson_iter_t it;
+	double v;
+
+	*present = bson_iter_init_find(&it, doc, "ts");
+	if (!*present)
+		return false;
+	switch (bson_iter_type(&it)) {
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64:
+		*t = bson_iter_as_int64(&it);
+		break;
+	case BSON_TYPE_DATE_TIME:
+		*t = bson_iter_date_time(&it);
+		break;
+	case BSON_TYPE_DOUBLE:
+		v = floor(bson_iter_double(&it));
+		if (!(v >= 0 && v <= (double)STORE_TS_MAX))
+			return false;
+		*t = (int64_t)v;
+		break;
+	default:
+		return false;
+	}
+	return *t >= 0 && *t <= STORE_TS_MAX;
+}
+
+/* store__payload_decode - contract in payload.h. */
+int store__payload_decode(const uint8_t *payload, size_t len, int64_t recv_ms, bool wrap_nested,
+                          struct store__payload *out, char *err, size_t errlen)
+{
+	struct ctx c = {.wrap = wrap_nested};
+	size_t start, end;
+	bson_error_t berr;
+	bson_iter_t it;
+	bson_t raw;
+	bool present;
+
+	if (!bson_utf8_validate((const char *)payload, len, true))
+		return pc_errf(err, errlen, PC_ERR_INVAL, "not valid UTF-8");
+	if (!object_extent(payload, len, &start, &end))
+		return pc_errf(err, errlen, PC_ERR_INVAL, "not one JSON object");
+	if (!bson_init_from_json(&raw, (const char *)payload + start, (ssize_t)(end - start),
+	                         &berr))
+		return pc_errf(err, errlen, PC_ERR_INVAL, "%s", berr.message);
+	bson_init(&out->doc);
+	if (bson_iter_init(&it, &raw))
+		copy_object(&c, &out->doc, &it);
+	bson_destroy(&raw);
+	out->fixes = c.fixes;
+	out->t_ms = recv_ms;
+	out->ts_bad = false;
+	if (!sample_time(&out->doc, &out->t_ms, &present)) {
+		out->t_ms = recv_ms;
+		out->ts_bad = present;
+	}
+	return PC_OK;
+}

@@ -1,0 +1,506 @@
+/*
+ * writer.c - the store's worker: spool records -> bucket updates -> MongoDB.
+ *
+ * Runs as the work function of the MongoDB supervisor, so it owns the
+ * connection and is the only writer of every bucket this broker fills
+ * (FerretDB's updates are read-modify-write: one writer per document).
+ * Each call writes batches until it catches up or its time slice ends:
+ *
+ *   1. read up to batch_max records from the spool, decode each payload,
+ *      route it to a collection and a device (batch.c);
+ *   2. for every slot touched, know the newest bucket (cached; else asked
+ *      of MongoDB) and, for records that may already be stored (anything
+ *      replayed after a restart or a failed write), the ids present;
+ *      skip those, place the rest (caps, rollover);
+ *   3. one update per bucket, one unordered bulk write per collection;
+ *   4. on success move the spool checkpoint past the batch.
+ *
+ * A transient failure (connection, primary change) rewinds the spool and
+ * hands the connection back to the supervisor, which reconnects; the
+ * records stay in the spool. A batch the server refuses is redone one
+ * record at a time, and a single record it refuses goes to the spool's
+ * quarantine file (counted dropped/rejected), so no record can block
+ * the spool. The same happens to a record whose write keeps failing
+ * "transiently" with a healthy server behind it (FerretDB drops the
+ * connection on some values). Nothing here calls mosquitto_*: logging goes
+ * through the plugin's queued logger, counters are atomics.
+ */
+#include <inttypes.h>
+#include <mongoc/mongoc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "precis/bucket.h"
+#include "precis/error.h"
+#include "precis/hmap.h"
+#include "precis/mongo_error.h"
+#include "store.h"
+
+/* Same batch failing this many times with a working connection: isolate it. */
+#define POISON_ATTEMPTS 3
+/* One call of the work function writes for at most this long. */
+#define SLICE_MS 250
+/* Checkpoint at most this often while batches flow. */
+#define CHECKPOINT_EVERY_MS 100
+/* Forget slot states unused for this long (and sweep this often). */
+#define SLOT_IDLE_MS   (10 * 60 * 1000)
+#define SWEEP_EVERY_MS 60000
+
+int64_t store__wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t store__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* store__writer_init - contract in store.h. */
+int store__writer_init(struct store__data *d)
+{
+	struct store__writer *w = &d->w;
+	struct store__pos cm = store__spool_committed(&d->spool);
+	size_t n = (size_t)d->conf.batch_max;
+
+	memset(w, 0, sizeof *w);
+	w->slots = pc_hmap_new(1024);
+	w->items = calloc(n, sizeof *w->items);
+	w->order = calloc(n, sizeof *w->order);
+	if (!w->slots || !w->items || !w->order)
+		return PC_ERR_NOMEM;
+	w->cap = n;
+	w->done = store__spool_position(&d->spool);
+	w->uncertain_upto = cm.seq;
+	w->replay_upto = cm.seq;
+	atomic_init(&w->idle, false);
+	atomic_init(&w->draining, false);
+	atomic_init(&w->done_seq, w->done.seq);
+	return PC_OK;
+}
+
+static void slots_clear(struct store__writer *w)
+{
+	size_t cur = 0;
+	void *v;
+
+	while (pc_hmap_next(w->slots, &cur, NULL, NULL, &v))
+		free(v);
+	pc_hmap_free(w->slots);
+	w->slots = pc_hmap_new(1024);
+}
+
+/* store__writer_cleanup - contract in store.h. */
+void store__writer_cleanup(struct store__data *d)
+{
+	struct store__writer *w = &d->w;
+
+	if (w->slots)
+		slots_clear(w);
+	pc_hmap_free(w->slots);
+	free(w->items);
+	free(w->order);
+	w->slots = NULL;
+	w->items = NULL;
+	w->order = NULL;
+}
+
+/* Drop every cached slot state (after a failure: they may be ahead of MongoDB). */
+static void forget_slots(struct store__writer *w)
+{
+	slots_clear(w);
+}
+
+/* sweep_slots - forget slot states nobody used for SLOT_IDLE_MS. */
+static void sweep_slots(struct store__writer *w, int64_t now)
+{
+	size_t cur = 0, len;
+	const char *key;
+	void *v;
+
+	while (pc_hmap_next(w->slots, &cur, &key, &len, &v)) {
+		struct store__slot_entry *e = v;
+
+		if (now - e->used_ms > SLOT_IDLE_MS) {
+			pc_hmap_del(w->slots, key, len);
+			free(e);
+			cur--;
+		}
+	}
+}
+
+/*
+ * While MongoDB is unavailable, every record not yet written is spooled
+ * (counted once) and will count as replayed when it is written.
+ */
+static void outage_count(struct store__data *d)
+{
+	struct store__pos cm = store__spool_committed(&d->spool);
+
+	if (!d->w.in_outage)
+		return;
+	if (cm.seq > d->w.outage_counted) {
+		pb_count(&d->c.spooled, cm.seq - d->w.outage_counted);
+		d->w.outage_counted = cm.seq;
+	}
+	if (cm.seq > d->w.replay_upto)
+		d->w.replay_upto = cm.seq;
+}
+
+static void outage_begin(struct store__data *d)
+{
+	if (!d->w.in_outage) {
+		d->w.in_outage = true;
+		d->w.outage_counted = d->w.done.seq;
+	}
+	outage_count(d);
+}
+
+static void outage_end(struct store__data *d)
+{
+	outage_count(d);
+	d->w.in_outage = false;
+}
+
+/* execute - run one collection's bulk; PC_OK, PC_ERR_IO (transient) or PC_ERR_BACKEND. */
+static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *err, size_t errlen)
+{
+	bson_error_t berr;
+	bson_t reply;
+	int64_t t0 = store__mono_ms(), ms;
+	uint32_t ok = mongoc_bulk_operation_execute(bulk, &reply, &berr);
+	int rc = PC_OK;
+
+	ms = store__mono_ms() - t0;
+	atomic_store_explicit(&d->c.latency_ms, (uint64_t)ms, memory_order_relaxed);
+	if ((uint64_t)ms > atomic_load_explicit(&d->c.latency_max_ms, memory_order_relaxed))
+		atomic_store_explicit(&d->c.latency_max_ms, (uint64_t)ms, memory_order_relaxed);
+	if (!ok) {
+		pb_count(&d->c.write_errors, 1);
+		rc = pc_mongo_failure_kind(&berr, &reply) == PC_MONGO_TRANSIENT ? PC_ERR_IO
+		                                                                : PC_ERR_BACKEND;
+		pc_errf(err, errlen, rc, "bulk write: %s (%u.%u)", berr.message, berr.domain,
+		        berr.code);
+	}
+	bson_destroy(&reply);
+	return rc;
+}
+
+/*
+ * write_buckets - one write per bucket, one unordered bulk per collection:
+ * an insert of the whole bucket when this batch opens it, else an upsert
+ * of the coalesced update (an insert that finds the bucket there after all
+ * fails with a duplicate key, a transient error: the batch is retried as
+ * uncertain, which reads the slot again).
+ */
+static int write_buckets(struct store__data *d, mongoc_client_t *client, size_t n, char *err,
+                         size_t errlen)
+{
+	struct store__item **v = d->w.order;
+	size_t m = 0, i = 0;
+	int rc = PC_OK;
+
+	for (size_t k = 0; k < n; k++) {
+		if (!v[k]->duplicate)
+			v[m++] = v[k];
+	}
+	qsort(v, m, sizeof *v, store__item_cmp);
+	while (rc == PC_OK && i < m) {
+		size_t coll = v[i]->coll;
+		mongoc_collection_t *c =
+		    mongoc_client_get_collection(client, d->mongo.db, d->routes.colls[coll]);
+		bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+		mongoc_bulk_operation_t *bulk =
+		    mongoc_collection_create_bulk_operation_with_opts(c, opts);
+
+		while (i < m && v[i]->coll == coll) {
+			size_t j = i + 1;
+			char id[PC_BUCKET_ID_MAX];
+			bson_t sel = BSON_INITIALIZER, upd,
+			       *uopts = BCON_NEW("upsert", BCON_BOOL(true));
+			bson_error_t berr;
+
+			while (j < m && store__same_bucket(v[i], v[j]))
+				j++;
+			pc_bucket_id(id, sizeof id, v[i]->device, v[i]->device_len,
+			             v[i]->slot_start, v[i]->seq);
+			BSON_APPEND_UTF8(&sel, "_id", id);
+			if (v[i]->opens) {
+				store__bucket_doc(&upd, id, v + i, j - i, d->conf.slot_ms,
+				                  d->conf.stats);
+				if (!mongoc_bulk_operation_insert_with_opts(bulk, &upd, NULL,
+				                                            &berr))
+					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk insert: %s",
+					             berr.message);
+			} else {
+				store__bucket_update(&upd, v + i, j - i, d->conf.slot_ms,
+				                     d->conf.stats);
+				if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd,
+				                                                uopts, &berr))
+					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk update: %s",
+					             berr.message);
+			}
+			bson_destroy(&sel);
+			bson_destroy(&upd);
+			bson_destroy(uopts);
+			i = j;
+		}
+		if (rc == PC_OK)
+			rc = execute(d, bulk, err, errlen);
+		mongoc_bulk_operation_destroy(bulk);
+		bson_destroy(opts);
+		mongoc_collection_destroy(c);
+	}
+	return rc;
+}
+
+/* count_written - the counters of a batch that reached MongoDB. */
+static void count_written(struct store__data *d, size_t n)
+{
+	uint64_t persisted = 0, dup = 0, replayed = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct store__item *it = &d->w.items[k];
+
+		if (it->duplicate) {
+			dup++;
+			continue;
+		}
+		persisted++;
+		replayed += it->rec_seq < d->w.replay_upto;
+	}
+	pb_count(&d->c.persisted, persisted);
+	pb_count(&d->c.duplicates, dup);
+	pb_count(&d->c.replayed, replayed);
+	if (persisted)
+		pb_count(&d->c.batches, 1);
+}
+
+static void log_write_problem(struct store__data *d, const char *what, uint64_t seq,
+                              const char *detail, const char *then)
+{
+	uint64_t suppressed;
+
+	if (store__ratelog_allow(&d->w.rl_write, store__mono_ms(), &suppressed))
+		pc_log(&d->base.log, PC_LOG_ERR, "%s %" PRIu64 " refused by MongoDB (%s); %s", what,
+		       seq, detail, then);
+	if (suppressed)
+		pc_log(&d->base.log, PC_LOG_ERR, "%" PRIu64 " more write problems not logged",
+		       suppressed);
+}
+
+/* quarantine - set record rec aside: it cannot be written. */
+static void quarantine(struct store__data *d, const struct store__record *rec, const char *why)
+{
+	int rc = store__spool_quarantine(&d->spool, rec);
+
+	pb_count(&d->c.dropped_rejected, 1);
+	log_write_problem(d, "record", rec->seq, why,
+	                  rc == PC_OK ? "kept in rejected.spool"
+	                              : "rejected.spool is full, record dropped");
+}
+
+/*
+ * run_batch - read, place and write one batch. PC_OK: the batch is
+ * handled (written, or set aside); PC_ERR_EMPTY: nothing to read;
+ * PC_ERR_IO: the connection failed (the spool is rewound).
+ */
+static int run_batch(struct store__data *d, mongoc_client_t *client, char *err, size_t errlen)
+{
+	struct store__writer *w = &d->w;
+	struct store__pos start = store__spool_position(&d->spool), end = start;
+	bool isolated = start.seq < w->isolate_upto;
+	size_t max = isolated ? 1 : w->cap, n = 0, handled = 0;
+	struct store__record rec;
+	uint64_t bytes = 0, lost;
+	int rc = PC_OK;
+
+	while (handled < max && bytes < STORE_BATCH_BYTES_MAX &&
+	       store__spool_next(&d->spool, &rec, &end) == PC_OK) {
+		handled++;
+		if (store__batch_decode(d, &rec, &w->items[n])) {
+			bytes += w->items[n].sample.len;
+			w->order[n] = &w->items[n];
+			n++;
+		}
+	}
+	lost = store__spool_take_lost(&d->spool);
+	if (lost)
+		pb_count(&d->c.dropped_corrupt, lost);
+	if (handled == 0)
+		return PC_ERR_EMPTY;
+	if (n > 0)
+		rc = store__batch_place(d, client, n, err, errlen);
+	if (rc == PC_OK && n > 0)
+		rc = write_buckets(d, client, n, err, errlen);
+	if (rc == PC_OK)
+		count_written(d, n);
+	for (size_t k = 0; k < n; k++)
+		bson_destroy(&w->items[k].sample);
+
+	if (rc != PC_OK) {
+		forget_slots(w);
+		if (end.seq > w->uncertain_upto)
+			w->uncertain_upto = end.seq;
+		store__spool_rewind(&d->spool, &start);
+		if (start.seq == w->fail_seq) {
+			w->fail_count++;
+		} else {
+			w->fail_seq = start.seq;
+			w->fail_count = 1;
+		}
+	}
+	if (rc == PC_ERR_BACKEND && !isolated) {
+		/* Which update was refused? Write the batch again one record at a time. */
+		w->isolate_upto = end.seq;
+		log_write_problem(d, "batch from record", start.seq, err,
+		                  "writing it one record at a time");
+		return PC_OK;
+	}
+	if (rc == PC_ERR_IO && w->fail_count >= POISON_ATTEMPTS && !isolated) {
+		w->isolate_upto = end.seq;
+		w->fail_count = 0;
+	} else if ((rc == PC_ERR_BACKEND ||
+	            (rc == PC_ERR_IO && w->fail_count >= POISON_ATTEMPTS)) &&
+	           isolated) {
+		quarantine(d, &rec, err); /* the one record read: its buffer is still valid */
+		rc = rc == PC_ERR_BACKEND ? PC_OK : rc;
+		w->fail_count = 0;
+	} else if (rc != PC_OK) {
+		return rc;
+	}
+	if (rc == PC_OK || isolated) {
+		w->done = end;
+		store__spool_rewind(&d->spool, &end);
+		atomic_store(&w->done_seq, end.seq);
+		w->ck_dirty = true;
+	}
+	return rc;
+}
+
+/* batch_due - whether to write now, or (false) how long to let the batch grow. */
+static bool batch_due(struct store__data *d, uint64_t backlog, int64_t *wait_ms)
+{
+	struct store__record rec;
+	struct store__pos after;
+	int64_t age;
+
+	if (atomic_load(&d->w.draining) || backlog >= (uint64_t)d->conf.batch_max ||
+	    d->conf.batch_delay_ms == 0 || d->w.done.seq < d->w.isolate_upto)
+		return true;
+	if (store__spool_next(&d->spool, &rec, &after) != PC_OK)
+		return true;
+	store__spool_rewind(&d->spool, &d->w.done);
+	age = store__wall_ms() - rec.recv_ms;
+	if (age >= d->conf.batch_delay_ms)
+		return true;
+	*wait_ms = d->conf.batch_delay_ms - (age > 0 ? age : 0);
+	return false;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* housekeeping - checkpoint, fsync, retention, cache sweep when due; *next_ms shrinks to the next.
+ */
+static int housekeeping(struct store__data *d, mongoc_client_t *client, int64_t *next_ms, char *err,
+                        size_t errlen)
+{
+	struct store__writer *w = &d->w;
+	int64_t now = store__mono_ms();
+	int rc = PC_OK;
+
+	if (w->ck_dirty && (now >= w->ck_at || atomic_load(&w->draining))) {
+		if (store__spool_checkpoint(&d->spool, &w->done, false) == PC_OK)
+			w->ck_dirty = false;
+		w->ck_at = now + CHECKPOINT_EVERY_MS;
+	}
+	if (w->ck_dirty)
+		*next_ms = min64(*next_ms, w->ck_at - now);
+	if (d->conf.spool_sync_ms > 0) {
+		if (now >= w->sync_at) {
+			store__spool_sync(&d->spool);
+			w->sync_at = now + d->conf.spool_sync_ms;
+		}
+		*next_ms = min64(*next_ms, w->sync_at - now);
+	}
+	if (client && d->conf.retention_ms > 0) {
+		if (now >= w->retention_at) {
+			rc = store__retention_sweep(d, client, store__wall_ms(), err, errlen);
+			w->retention_at = now + d->conf.retention_interval_ms;
+		}
+		*next_ms = min64(*next_ms, w->retention_at - now);
+	}
+	if (now >= w->sweep_at) {
+		sweep_slots(w, now);
+		w->sweep_at = now + SWEEP_EVERY_MS;
+	}
+	if (*next_ms < 0)
+		*next_ms = 0;
+	return rc;
+}
+
+/* store__work - contract in store.h. */
+int store__work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, char *err,
+                size_t errlen)
+{
+	struct store__data *d = arg;
+	struct store__writer *w = &d->w;
+	mongoc_client_t *client = up ? ((struct pc_mongo_conn *)conn)->client : NULL;
+	int64_t deadline = store__mono_ms() + SLICE_MS, wait = *next_ms;
+	int rc;
+
+	atomic_store(&d->c.spool_bytes, atomic_load(&d->spool.bytes));
+	if (!up) {
+		outage_begin(d);
+		housekeeping(d, NULL, next_ms, err, errlen);
+		return PC_OK;
+	}
+	if (fresh) {
+		outage_end(d);
+		forget_slots(w);
+		rc = store__ensure_indexes(d, client, err, errlen);
+		if (rc != PC_OK) {
+			outage_begin(d);
+			return rc;
+		}
+	}
+	for (;;) {
+		uint64_t backlog = store__spool_committed(&d->spool).seq - w->done.seq;
+
+		if (backlog == 0) {
+			atomic_store(&w->idle, true);
+			if (store__spool_committed(&d->spool).seq == w->done.seq)
+				break;
+			atomic_store(&w->idle, false);
+			continue;
+		}
+		if (!batch_due(d, backlog, &wait))
+			break;
+		rc = run_batch(d, client, err, errlen);
+		if (rc == PC_ERR_IO) {
+			outage_begin(d);
+			return rc;
+		}
+		if (store__mono_ms() >= deadline) {
+			wait = 0;
+			break;
+		}
+	}
+	*next_ms = wait;
+	rc = housekeeping(d, client, next_ms, err, errlen);
+	if (rc == PC_ERR_IO)
+		outage_begin(d);
+	return rc;
+}

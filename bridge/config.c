@@ -23,6 +23,8 @@
 
 #define OFF(f) offsetof(struct br_config, f)
 
+static const char *const log_levels[] = {"debug", "info", "notice", "warning", "err", NULL};
+
 const struct pc_opt_def br_config_defs[] = {
     {"mqtt_host", PC_OPT_STRING, OFF(mqtt_host), "127.0.0.1", 1, 255, NULL, "broker host"},
     {"mqtt_port", PC_OPT_INT, OFF(mqtt_port), "1883", 1, 65535, NULL, "broker port"},
@@ -86,6 +88,8 @@ const struct pc_opt_def br_config_defs[] = {
      "how often active campaigns look for members due a delivery"},
     {"conversion_window", PC_OPT_DURATION, OFF(conversion_window_ms), "7d", 1000,
      INT64_C(365) * 86400000, NULL, "a purchase this soon after a push converts it"},
+    {"log_level", PC_OPT_ENUM, OFF(log_level), "info", 0, 0, log_levels,
+     "least severe level logged (debug, info, notice, warning, err)"},
     {"reco_experiment", PC_OPT_STRING, OFF(reco_experiment), "", 0, 64, NULL,
      "the experiment.<id> whose variants choose each user's recommender"},
 };

@@ -66,6 +66,7 @@ struct br_config {
 	int64_t campaign_interval_ms;
 	int64_t conversion_window_ms;
 	char *reco_experiment;
+	int log_level; /* enum pc_log_level */
 	/* parsed from the strings above */
 	double shrinkage, max_value, weight[4];
 	/* open-ended families */

@@ -57,6 +57,11 @@ static bool same(struct level a, struct level b)
 	return a.len == b.len && memcmp(a.s, b.s, a.len) == 0;
 }
 
+static bool is_char(struct level l, char c)
+{
+	return l.len == 1 && l.s[0] == c;
+}
+
 static bool wild_first(const char *filter)
 {
 	return (filter[0] == '+' || filter[0] == '#') && (filter[1] == '\0' || filter[1] == '/');
@@ -130,10 +135,21 @@ bool pc_filter_check(const char *filter)
 
 /* ---- %-tokens ---- */
 
-/* A value that may replace %u or %c: non-empty, no separators or wildcards. */
-static bool substitutable(const char *v)
+/*
+ * A value that may replace %u or %c: non-empty, no separators or
+ * wildcards. Returns its length, or 0 when it may not.
+ */
+static size_t substitutable(const char *v)
 {
-	return v && v[0] && !strpbrk(v, "/+#");
+	size_t n = 0;
+
+	if (!v)
+		return 0;
+	for (; v[n]; n++) {
+		if (v[n] == '/' || v[n] == '+' || v[n] == '#')
+			return 0;
+	}
+	return n;
 }
 
 /*
@@ -354,8 +370,8 @@ struct value {
 static bool value_ok(struct value *v)
 {
 	if (v->ok < 0) {
-		v->ok = substitutable(v->s);
-		v->len = v->ok ? strlen(v->s) : 0;
+		v->len = substitutable(v->s);
+		v->ok = v->len > 0;
 	}
 	return v->ok;
 }
@@ -398,8 +414,17 @@ static bool rule_applies(const struct pc_acl_rule *rule, const struct split *t, 
                          struct value *user, struct value *client)
 {
 	char buf[PC_TOPIC_MAX + 1];
+	const struct pc_acl_level *last = &rule->levels[rule->nlevels - 1];
 	size_t i;
 
+	/* Cheap rejections first: the level count, then a literal last level. */
+	if (last->kind != LV_HASH) {
+		if (rule->nlevels != t->n)
+			return false;
+		if (last->kind == LV_LIT &&
+		    !same((struct level){rule->pattern + last->off, last->len}, t->l[t->n - 1]))
+			return false;
+	}
 	if (t->l[0].len > 0 && t->l[0].s[0] == '$' &&
 	    (rule->levels[0].kind == LV_PLUS || rule->levels[0].kind == LV_HASH))
 		return false;
@@ -415,11 +440,11 @@ static bool rule_applies(const struct pc_acl_rule *rule, const struct split *t, 
 		if (i == t->n)
 			return false;
 		got = t->l[i];
-		if (subscribe && is(got, "#"))
+		if (subscribe && is_char(got, '#'))
 			return false;
 		if (lv->kind == LV_PLUS)
 			continue;
-		if (subscribe && is(got, "+"))
+		if (subscribe && is_char(got, '+'))
 			return false;
 		if (!resolve(rule, lv, user, client, buf, sizeof buf, &want) || !same(want, got))
 			return false;

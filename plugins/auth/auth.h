@@ -62,6 +62,7 @@ struct auth__principal {
 	bool refreshing;   /* a refresh request is with the worker */
 	enum pc_role role;
 	uint32_t gen;         /* registry load that last confirmed it */
+	int64_t stored_ms;    /* monotonic: when this version was stored */
 	int64_t expires_ms;   /* monotonic: re-read from the registry after this */
 	int64_t requested_ms; /* when the pending refresh was requested */
 	struct pc_pwhash hash;
@@ -79,6 +80,7 @@ enum auth__update_kind {
 struct auth__update {
 	enum auth__update_kind kind;
 	uint32_t gen;
+	int64_t since_ms; /* AUTH_UPD_LOADED: when that preload started (monotonic) */
 	struct pc_principal_rec rec;
 	struct pc_pwhash hash; /* parsed rec.password_hash (AUTH_UPD_PRINCIPAL) */
 };
@@ -127,8 +129,10 @@ struct auth__data {
 	struct auth__counters n;
 
 	/* Broker thread. */
-	struct pc_hmap *cache;    /* id -> struct auth__principal */
-	uint64_t cache_gen;       /* bumped whenever an entry is freed */
+	struct pc_hmap *cache; /* id -> struct auth__principal */
+	uint64_t cache_gen;    /* bumped whenever an entry is freed */
+	char **kicks;          /* usernames to disconnect at the end of this TICK */
+	size_t nkicks, kicks_cap;
 	struct auth__memo {       /* ACL checks: username pointer -> entry, without hashing */
 		const char *user; /* the client's username pointer (stable per connection) */
 		char name[PC_ID_MAX + 1];
@@ -156,6 +160,7 @@ struct auth__data {
 		int64_t change_seq; /* change-log records up to here are applied */
 		int64_t gap_seq, gap_since_ms;
 		int64_t next_poll_ms;
+		int64_t load_started_ms; /* monotonic start of the current preload */
 		struct auth__batch *batch;
 	} sync;
 };
@@ -178,8 +183,9 @@ struct auth__principal *auth__cache_get(struct auth__data *d, const char *id);
 
 /*
  * auth__cache_put - store rec as a positive entry (or an absent one when
- * rec is NULL) learned on the broker thread (the fallback lookup), as if
- * the worker had sent it. Kicks clients of a principal that changed.
+ * rec is NULL) learned on the broker thread (the fallback lookup, for a
+ * miss), as if the worker had sent it. Should it replace a principal that
+ * changed, its clients are kicked at the end of the TICK, never at once.
  * Returns the entry, or NULL when out of memory or the negative part of
  * the table is full.
  */
@@ -192,6 +198,9 @@ struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
  * when the request was queued. The worker's answer arrives as an update.
  */
 bool auth__cache_request(struct auth__data *d, const char *id);
+
+/* auth__cache_kicks - from TICK, last: disconnect the clients of the principals that changed. */
+void auth__cache_kicks(struct auth__data *d);
 
 /* Housekeeping cadence: the table sweep and the lockout sweep. */
 #define AUTH_SWEEP_MS 100

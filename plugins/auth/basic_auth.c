@@ -72,10 +72,13 @@ static int refuse(struct login *l, const char *why, bool guess)
 }
 
 /*
- * The principal for l->user: from the table, or read now on a miss (and
- * for an entry past its TTL while MongoDB answers). NULL when the
- * registry could not say; *why then tells the caller, and *guess whether
- * the refusal counts toward a lockout.
+ * The principal for l->user: from the table, or read now on a miss (no
+ * entry, or an expired negative one). An entry past its TTL is used as it
+ * is while the worker re-reads it (asked here if the sweep has not yet):
+ * so nothing here ever replaces what a connected client logged in with,
+ * and kicks only come from the worker's updates, applied on TICK. NULL
+ * when the registry could not say; *why then tells the caller, and
+ * *guess whether the refusal counts toward a lockout.
  */
 static struct auth__principal *find(struct login *l, const char **why, bool *guess)
 {
@@ -83,16 +86,21 @@ static struct auth__principal *find(struct login *l, const char **why, bool *gue
 	struct auth__principal *e = auth__cache_get(d, l->user);
 	struct pc_principal_rec rec;
 	struct pc_pwhash hash;
-	bool stale = e && !e->negative && l->now >= e->expires_ms;
 	int rc;
 
+	if (e && !e->negative && l->now >= e->expires_ms) {
+		pb_count(&d->n.cache_stale, 1);
+		if (!e->refreshing && auth__cache_request(d, l->user)) {
+			e->refreshing = true;
+			e->requested_ms = l->now;
+		}
+		return e;
+	}
 	if (e && l->now < e->expires_ms) {
 		pb_count(&d->n.cache_hits, 1);
 		return e;
 	}
-	if (!stale) {
-		pb_count(&d->n.cache_misses, 1);
-	}
+	pb_count(&d->n.cache_misses, 1);
 	*why = "out of memory";
 	*guess = false;
 	rc = auth__lookup_run(d, l->user, &rec, &hash);
@@ -109,15 +117,6 @@ static struct auth__principal *find(struct login *l, const char **why, bool *gue
 	if (rc == PC_ERR_INVAL) {
 		*why = "invalid registry record";
 		return NULL;
-	}
-	if (stale) {
-		/* MongoDB cannot say now: the last thing it said stands. */
-		pb_count(&d->n.cache_stale, 1);
-		if (!e->refreshing && auth__cache_request(d, l->user)) {
-			e->refreshing = true;
-			e->requested_ms = l->now;
-		}
-		return e;
 	}
 	auth__cache_request(d, l->user); /* so that a retry finds it */
 	if (rc == PC_ERR_IO || !d->mongo_backend.sup ||

@@ -51,6 +51,11 @@ void auth__cache_cleanup(struct auth__data *d)
 	size_t cur = 0;
 	void *v;
 
+	for (size_t i = 0; i < d->nkicks; i++)
+		free(d->kicks[i]);
+	free(d->kicks);
+	d->kicks = NULL;
+	d->nkicks = d->kicks_cap = 0;
 	d->cache_gen++;
 	if (d->cache) {
 		while (pc_hmap_next(d->cache, &cur, NULL, NULL, &v))
@@ -92,12 +97,40 @@ static int64_t jittered(struct auth__data *d, int64_t ttl)
 	return ttl - span + (int64_t)(x % (uint64_t)(2 * span + 1));
 }
 
+/*
+ * Disconnect id's clients at the end of this TICK (auth__cache_kicks).
+ * Never kicked on the spot: from inside BASIC_AUTH (a connect, or the
+ * re-authentication of every client on SIGHUP) Mosquitto is iterating its
+ * clients or still handling the one being checked.
+ */
 static void kick(struct auth__data *d, const char *id, const char *why)
 {
+	char **grown;
+
 	pc_log(&d->base.log, PC_LOG_NOTICE, "principal '%s' %s: disconnecting its clients", id,
 	       why);
-	mosquitto_kick_client_by_username(id, false);
-	pb_count(&d->n.kicks, 1);
+	if (d->nkicks == d->kicks_cap) {
+		size_t cap = d->kicks_cap ? d->kicks_cap * 2 : 16;
+
+		grown = realloc(d->kicks, cap * sizeof *grown);
+		if (!grown)
+			return; /* logged above; the TTL refresh will try again */
+		d->kicks = grown;
+		d->kicks_cap = cap;
+	}
+	d->kicks[d->nkicks] = strdup(id);
+	if (d->kicks[d->nkicks])
+		d->nkicks++;
+}
+
+void auth__cache_kicks(struct auth__data *d)
+{
+	for (size_t i = 0; i < d->nkicks; i++) {
+		mosquitto_kick_client_by_username(d->kicks[i], false);
+		pb_count(&d->n.kicks, 1);
+		free(d->kicks[i]);
+	}
+	d->nkicks = 0;
 }
 
 /* Why a connected client of old must go when new replaces it, or NULL. */
@@ -134,6 +167,7 @@ static struct auth__principal *store(struct auth__data *d, const char *id,
 
 	memset(&next, 0, sizeof next);
 	next.gen = gen;
+	next.stored_ms = now;
 	if (rec) {
 		next.enabled = rec->enabled;
 		next.role = rec->role;
@@ -216,8 +250,12 @@ bool auth__cache_request(struct auth__data *d, const char *id)
 	return true;
 }
 
-/* After a complete preload of gen: principals it did not see were removed meanwhile. */
-static void finish_load(struct auth__data *d, uint32_t gen)
+/*
+ * After a complete preload of gen that started at since_ms: principals it
+ * did not see, and that nothing else confirmed since it started (the
+ * fallback lookup, the change log), were removed meanwhile.
+ */
+static void finish_load(struct auth__data *d, uint32_t gen, int64_t since_ms)
 {
 	size_t cur = 0, len, dropped = 0;
 	const char *key;
@@ -226,7 +264,7 @@ static void finish_load(struct auth__data *d, uint32_t gen)
 	while (pc_hmap_next(d->cache, &cur, &key, &len, &v)) {
 		struct auth__principal *e = v;
 
-		if (!e->negative && e->gen != gen) {
+		if (!e->negative && e->gen != gen && e->stored_ms < since_ms) {
 			drop(d, key, "was removed from the registry");
 			cur--;
 			dropped++;
@@ -258,7 +296,7 @@ static void apply(struct auth__data *d, const struct auth__update *u)
 		drop(d, u->rec.id, "has an invalid registry record");
 		break;
 	case AUTH_UPD_LOADED:
-		finish_load(d, u->gen);
+		finish_load(d, u->gen, u->since_ms);
 		break;
 	}
 }

@@ -82,7 +82,8 @@ static int auth__on_tick(int event, void *event_data, void *userdata)
 		auth__cache_sweep(d, now);
 		auth__lockout_sweep(d->lockout, now, 1024);
 	}
-	pb_stats_tick(&d->base, &d->stats);
+	auth__cache_kicks(d);
+	pb_stats_tick_at(&d->base, &d->stats, now);
 	return MOSQ_ERR_SUCCESS;
 }
 

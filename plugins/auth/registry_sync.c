@@ -75,6 +75,7 @@ static bool post(struct auth__data *d, enum auth__update_kind kind,
 	memset(u, 0, sizeof *u);
 	u->kind = kind;
 	u->gen = d->sync.gen;
+	u->since_ms = d->sync.load_started_ms;
 	if (rec) {
 		u->rec = *rec;
 		if (kind == AUTH_UPD_PRINCIPAL &&
@@ -148,6 +149,7 @@ static int preload(struct auth__data *d, mongoc_client_t *client, char *err, siz
 	int rc;
 
 	d->sync.gen++;
+	d->sync.load_started_ms = t0;
 	/* Requests queued while disconnected are answered by the preload. */
 	while ((r = pc_queue_pop(d->requests)) != NULL)
 		free(r);

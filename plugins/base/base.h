@@ -4,7 +4,7 @@
  *  - Logging: a pc_logger usable from any thread. On the broker thread a
  *    line goes straight to mosquitto_log_printf; on any other thread it is
  *    queued and written by the next TICK (mosquitto_* calls are not
- *    thread-safe, see docs and ../shared notes).
+ *    thread-safe, see docs/mosquitto-2.0-plugin-api.md).
  *  - Options: struct mosquitto_opt -> pc_opts_parse, with a log line that
  *    names the bad option and a Mosquitto error that stops the broker.
  *  - Callbacks: one table drives both register and unregister.
@@ -204,6 +204,9 @@ void pb_stats_cleanup(struct pb_stats *s);
  * was last published (all of them the first time). Broker thread.
  */
 void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s);
+
+/* pb_stats_tick_at - pb_stats_tick with the caller's CLOCK_MONOTONIC reading in ms. */
+void pb_stats_tick_at(struct pb_plugin *p, struct pb_stats *s, int64_t now_ms);
 
 /* pb_stats_flush - publish changed counters now, whatever the interval. Broker thread. */
 void pb_stats_flush(struct pb_plugin *p, struct pb_stats *s);

@@ -68,12 +68,12 @@ static bool publish(struct pb_plugin *p, const char *name, uint64_t value)
 
 void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s)
 {
-	int64_t now;
+	pb_stats_tick_at(p, s, mono_ms());
+}
 
-	if (!s->last)
-		return;
-	now = mono_ms();
-	if (now < s->next_ms)
+void pb_stats_tick_at(struct pb_plugin *p, struct pb_stats *s, int64_t now)
+{
+	if (!s->last || now < s->next_ms)
 		return;
 	s->next_ms = now + s->interval_ms;
 	for (size_t i = 0; i < s->n; i++) {
@@ -91,5 +91,5 @@ void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s)
 void pb_stats_flush(struct pb_plugin *p, struct pb_stats *s)
 {
 	s->next_ms = 0;
-	pb_stats_tick(p, s);
+	pb_stats_tick_at(p, s, mono_ms());
 }

@@ -361,7 +361,8 @@ class TestRegistryDown(AuthCase):
     """MongoDB stopped: cached principals still log in, unknown ones are refused
     at once, and the broker keeps serving the clients it has."""
 
-    ENV = {"PRECIS_AUTH_OPTS": "plugin_opt_stats_interval 100ms\nplugin_opt_check_interval 500ms"}
+    ENV = {"PRECIS_AUTH_OPTS": "plugin_opt_stats_interval 100ms\nplugin_opt_check_interval 500ms\n"
+                               "plugin_opt_cache_ttl 2s"}
 
     def test_cached_principals_survive_mongodb_stopping(self):
         pw = self.provision("dev-cache")
@@ -370,6 +371,7 @@ class TestRegistryDown(AuthCase):
         spy = self.admin_client()
         spy_in = Inbox(spy)
         self.assertEqual(suback(spy, "dev/+/hb"), 1)
+        self.counters()  # provisions the counter reader while MongoDB is up
 
         self.services.stop("mongo")
         self.assertTrue(wait_for(lambda: "precis_auth: lost connection to mongodb"
@@ -379,6 +381,11 @@ class TestRegistryDown(AuthCase):
         self.mqtt_client("dev-cache", username="dev-cache", password="wrong", expect_rc=5)
         self.mqtt_client("dev-never", username="dev-never", password="pw", expect_rc=5)
         self.assertLess(time.monotonic() - t0, 5 * slowdown())
+        # Past its TTL (2 s here) the entry still answers while MongoDB is away.
+        stale = self.counters().get("cache/stale", 0)
+        time.sleep(2.5)
+        self.mqtt_client("dev-cache", username="dev-cache", password=pw)
+        self.assertGreater(self.counter_grows("cache/stale", stale), stale)
         # Connected clients go on publishing and receiving.
         listener.publish("dev/dev-live/hb", b"still here", qos=1).wait_for_publish()
         self.assertTrue(wait_for(lambda: "dev/dev-live/hb" in spy_in.topics(), 5))
@@ -389,6 +396,27 @@ class TestRegistryDown(AuthCase):
         self.assertTrue(wait_for(lambda: self.services.log("mosquitto").count(
             "precis_auth: preloaded") >= 2, 30 * slowdown()))
         self.client_as("dev-after")
+
+    def test_removed_behind_its_back_is_dropped_at_the_next_load(self):
+        # Removed directly in MongoDB (no change-log record): the broker learns it
+        # only when it reloads the registry after reconnecting, and then kicks.
+        pw = self.provision("dev-gone")
+        gone = threading.Event()
+        c = self.mqtt_client("dev-gone", username="dev-gone", password=pw)
+        c.on_disconnect = lambda *a: gone.set()
+        c.reconnect_delay_set(60, 120)
+        time.sleep(1.0 * slowdown())  # let the change log's record of the add be read first
+        self.mongo_db()["devices"].delete_one({"_id": "dev-gone"})
+        time.sleep(0.5)
+        self.assertFalse(gone.is_set(), "kicked without a change-log record?")
+        loads = self.services.log("mosquitto").count("precis_auth: preloaded")
+        self.services.stop("mongo")
+        self.services.start("mongo")
+        self.assertTrue(wait_for(lambda: self.services.log("mosquitto").count(
+            "precis_auth: preloaded") > loads, 30 * slowdown()))
+        self.assertTrue(gone.wait(10 * slowdown()), "not kicked after the reload")
+        self.assertIn("principal 'dev-gone' was removed from the registry",
+                      self.services.log("mosquitto"))
 
 
 class TestLockout(AuthCase):

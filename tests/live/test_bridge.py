@@ -451,5 +451,82 @@ class TestMongoDown(BridgeCase):
         self.assertIn("mongodb", b.log())
 
 
+class TestEval(unittest.TestCase):
+    """precis-bridge eval on small generated files (no services needed)."""
+
+    def eval(self, *args):
+        return subprocess.run([os.path.join(BUILD, "bin", "precis-bridge"), "eval", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    def setUp(self):
+        import random
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="precis-eval-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", self.dir]))
+        rng = random.Random(7)
+        # Two tastes: users of group g rate items of group g high, the others low.
+        self.path = os.path.join(self.dir, "ratings.csv")
+        with open(self.path, "w") as f:
+            f.write("user,item,rating,ts\n")
+            for u in range(60):
+                for i in rng.sample(range(40), 15):
+                    r = 5 if u % 2 == i % 2 else 1
+                    f.write("u%d,i%d,%d,%d\n" % (u, i, r, 1000 + u))
+
+    def test_kfold_holdout_and_json(self):
+        p = self.eval("--ratings", self.path, "--split", "kfold:3", "--similarity", "pearson")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("900 ratings, 60 users, 40 items", p.stdout)
+        self.assertEqual(len([line for line in p.stdout.splitlines() if line.startswith("fold ")]), 3)
+        self.assertIn("mean: RMSE", p.stdout)
+        p = self.eval("--ratings", self.path, "--split", "holdout:0.2", "--algo", "user_knn",
+                      "--similarity", "pearson", "--relevant", "4", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        pop = self.eval("--ratings", self.path, "--split", "holdout:0.2", "--algo", "popular",
+                        "--relevant", "4", "--json")
+        base = json.loads(pop.stdout.strip().splitlines()[-1])
+        # The two tastes are learned: ratings are 1 or 5, popularity cannot tell them apart.
+        self.assertLess(r["rmse"], 1.0)
+        self.assertGreater(base["rmse"], 1.5)
+        self.assertGreater(r["precision"], 1.5 * base["precision"])
+        for key in ("mae", "recall", "ndcg", "hit_rate", "coverage", "seconds"):
+            self.assertIn(key, r)
+        self.assertIn("P@10", p.stdout)
+        self.assertIn("time:", p.stdout)
+
+    def test_predefined_split(self):
+        train, test = os.path.join(self.dir, "train.csv"), os.path.join(self.dir, "test.csv")
+        with open(self.path) as f:
+            lines = f.readlines()[1:]
+        with open(train, "w") as f:
+            f.writelines(lines[:800])
+        with open(test, "w") as f:
+            f.writelines(lines[800:])
+        p = self.eval("--ratings", train, "--test", test, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("test: train 800 test 100", p.stdout)
+
+    def test_bad_input(self):
+        bad = os.path.join(self.dir, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("u1,i1,5\nu2,i2\n")
+        p = self.eval("--ratings", bad)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bad.csv:2: expected user,item,value", p.stderr)
+        p = self.eval("--ratings", os.path.join(self.dir, "missing.csv"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("No such file", p.stderr)
+        p = self.eval("--ratings", self.path, "--split", "thirds")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--split", p.stderr)
+        p = self.eval("--ratings", self.path, "--frobnicate", "1")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("frobnicate", p.stderr)
+        p = self.eval("--ratings", self.path, "--k", "0")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--k", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

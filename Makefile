@@ -52,6 +52,7 @@ demo: build
 	@scripts/demo
 
 demo-stop:
+	@scripts/demo stop
 	@scripts/services stop
 
 bench: build

@@ -27,9 +27,11 @@
 #include "event.h"
 #include "experiment.h"
 #include "ids.h"
+#include "mqtt.h"
 #include "precis/log.h"
 #include "profile.h"
 #include "recommend.h"
+#include "store.h"
 
 #define BR_MAX_CAMPAIGNS 256
 
@@ -56,10 +58,9 @@ struct br_counters {
 
 /* What the I/O shells report, copied in by main.c before each tick (published with the rest). */
 struct br_io_counters {
-	uint64_t mqtt_received, mqtt_ignored, inbox_overflow, mqtt_connects, mqtt_lost;
-	uint64_t mqtt_published, mqtt_publish_failed;
-	uint64_t store_written, store_dropped, store_failed, store_pending;
-	bool mqtt_up, mongo_up, mongo_enabled;
+	struct br_mqtt_stats mqtt;
+	struct br_store_stats store;
+	bool mqtt_up, mongo_enabled;
 };
 
 struct br_user_cache {

@@ -21,6 +21,9 @@ struct br_cand {
 /* br_knn_scratch - size the scratch buffers for the model; PC_OK or PC_ERR_NOMEM. */
 int br_knn_scratch(struct br_reco *r);
 
+/* br_knn_scratch_free - free the scratch buffers (sized again on the next query). */
+void br_knn_scratch_free(struct br_reco *r);
+
 /* br_knn_next_gen - start a generation: every stamp of an older one reads as untouched. */
 void br_knn_next_gen(struct br_reco *r);
 

@@ -93,28 +93,13 @@ static int out_store(void *arg, const char *coll, const char *id, const char *js
 
 static void io_counters(struct app *a)
 {
-	struct br_mqtt_stats ms;
-	struct br_store_stats ss;
 	struct br_io_counters *io = &a->eng.io;
 
-	br_mqtt_stats(a->mqtt, &ms);
-	io->mqtt_received = ms.received;
-	io->mqtt_ignored = ms.ignored;
-	io->inbox_overflow = ms.inbox_overflow;
-	io->mqtt_connects = ms.connects;
-	io->mqtt_lost = ms.lost;
-	io->mqtt_published = ms.published;
-	io->mqtt_publish_failed = ms.publish_failed;
+	br_mqtt_stats(a->mqtt, &io->mqtt);
 	io->mqtt_up = br_mqtt_connected(a->mqtt);
 	io->mongo_enabled = a->store != NULL;
-	if (a->store) {
-		br_store_stats(a->store, &ss);
-		io->store_written = ss.written;
-		io->store_dropped = ss.dropped;
-		io->store_failed = ss.failed;
-		io->store_pending = ss.pending;
-		io->mongo_up = ss.up;
-	}
+	if (a->store)
+		br_store_stats(a->store, &io->store);
 }
 
 static void handle(struct app *a, struct br_msg *m, int64_t now)

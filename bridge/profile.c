@@ -61,47 +61,37 @@ int br_profiles_set_segments(struct br_profiles *pf, const struct br_config *c, 
 	return PC_OK;
 }
 
+/* Make *arr (elements of size elem, *n in use, *cap allocated) hold index at, zero-filled. */
+static int grow_zeroed(void **arr, uint32_t *n, uint32_t *cap, uint32_t at, size_t elem)
+{
+	uint32_t ncap;
+	void *na;
+
+	if (at < *n)
+		return PC_OK;
+	if (at >= *cap) {
+		ncap = *cap ? *cap : 64;
+		while (ncap <= at)
+			ncap *= 2;
+		na = realloc(*arr, (size_t)ncap * elem);
+		if (!na)
+			return PC_ERR_NOMEM;
+		*arr = na;
+		*cap = ncap;
+	}
+	memset((char *)*arr + (size_t)*n * elem, 0, (size_t)(at + 1 - *n) * elem);
+	*n = at + 1;
+	return PC_OK;
+}
+
 static int grow_users(struct br_profiles *pf, uint32_t u)
 {
-	uint32_t cap;
-	struct br_user_stats *nu;
-
-	if (u < pf->nusers)
-		return PC_OK;
-	if (u >= pf->ucap) {
-		cap = pf->ucap ? pf->ucap : 64;
-		while (cap <= u)
-			cap *= 2;
-		nu = realloc(pf->u, (size_t)cap * sizeof *nu);
-		if (!nu)
-			return PC_ERR_NOMEM;
-		pf->u = nu;
-		pf->ucap = cap;
-	}
-	memset(pf->u + pf->nusers, 0, (size_t)(u + 1 - pf->nusers) * sizeof *pf->u);
-	pf->nusers = u + 1;
-	return PC_OK;
+	return grow_zeroed((void **)&pf->u, &pf->nusers, &pf->ucap, u, sizeof *pf->u);
 }
 
 static int grow_items(struct br_profiles *pf, uint32_t i)
 {
-	uint32_t cap, *ni;
-
-	if (i < pf->nitems)
-		return PC_OK;
-	if (i >= pf->icap) {
-		cap = pf->icap ? pf->icap : 64;
-		while (cap <= i)
-			cap *= 2;
-		ni = realloc(pf->item_cat, (size_t)cap * sizeof *ni);
-		if (!ni)
-			return PC_ERR_NOMEM;
-		pf->item_cat = ni;
-		pf->icap = cap;
-	}
-	memset(pf->item_cat + pf->nitems, 0, (size_t)(i + 1 - pf->nitems) * sizeof *pf->item_cat);
-	pf->nitems = i + 1;
-	return PC_OK;
+	return grow_zeroed((void **)&pf->item_cat, &pf->nitems, &pf->icap, i, sizeof *pf->item_cat);
 }
 
 int br_profiles_event(struct br_profiles *pf, uint32_t u, uint32_t i, const struct br_event *e)

@@ -4,6 +4,7 @@
  * bridge-stats). Each builder writes one object into a br_json; the same
  * text is published and, with its _id added, stored in MongoDB.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "engine.h"
@@ -260,6 +261,56 @@ int br_push_campaign_record(struct br_engine *e, const struct br_campaign *c, in
 	return done(j);
 }
 
+/* A counter of some struct, by name and offset (uint64_t fields only). */
+struct counter {
+	const char *name;
+	size_t off;
+};
+
+#define C(type, field)                                                                             \
+	{                                                                                          \
+#field, offsetof(type, field)                                                      \
+	}
+static const struct counter event_counters[] = {
+    {"received", offsetof(struct br_counters, events_received)},
+    {"accepted", offsetof(struct br_counters, events_accepted)},
+    {"history", offsetof(struct br_counters, events_history)},
+    C(struct br_counters, refused_capacity),
+};
+static const struct counter engine_counters[] = {
+    C(struct br_counters, recos),          C(struct br_counters, reco_holdouts),
+    C(struct br_counters, profiles),       C(struct br_counters, campaigns),
+    C(struct br_counters, campaigns_bad),  C(struct br_counters, optouts),
+    C(struct br_counters, optouts_bad),    C(struct br_counters, deliveries),
+    C(struct br_counters, segment_pushes), C(struct br_counters, conversions),
+    C(struct br_counters, publish_failed), C(struct br_counters, nomem),
+};
+static const struct counter mqtt_counters[] = {
+    C(struct br_mqtt_stats, received),       C(struct br_mqtt_stats, ignored),
+    C(struct br_mqtt_stats, inbox_overflow), C(struct br_mqtt_stats, connects),
+    C(struct br_mqtt_stats, lost),           C(struct br_mqtt_stats, connect_failures),
+    C(struct br_mqtt_stats, published),      C(struct br_mqtt_stats, publish_failed),
+};
+static const struct counter store_counters[] = {
+    C(struct br_store_stats, written),
+    C(struct br_store_stats, dropped),
+    C(struct br_store_stats, failed),
+    C(struct br_store_stats, batches),
+};
+#undef C
+
+static void counters(struct br_json *j, const void *base, const struct counter *c, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		br_json_key(j, c[k].name);
+		br_json_int(j, (int64_t) * (const uint64_t *)((const char *)base + c[k].off));
+	}
+}
+
+#define COUNTERS(j, base, table) counters(j, base, table, sizeof table / sizeof table[0])
+
 int br_push_stats(struct br_engine *e, int64_t now_ms, struct br_json *j)
 {
 	const struct br_counters *n = &e->n;
@@ -268,14 +319,7 @@ int br_push_stats(struct br_engine *e, int64_t now_ms, struct br_json *j)
 	br_json_obj(j);
 	br_json_key(j, "events");
 	br_json_obj(j);
-	br_json_key(j, "received");
-	br_json_int(j, (int64_t)n->events_received);
-	br_json_key(j, "accepted");
-	br_json_int(j, (int64_t)n->events_accepted);
-	br_json_key(j, "history");
-	br_json_int(j, (int64_t)n->events_history);
-	br_json_key(j, "refused_capacity");
-	br_json_int(j, (int64_t)n->refused_capacity);
+	COUNTERS(j, n, event_counters);
 	for (k = 1; k < BR_BAD_NREASONS; k++) {
 		br_json_key(j, br_evt_bad_name((enum br_evt_bad)k));
 		br_json_int(j, (int64_t)n->bad[k]);
@@ -291,63 +335,22 @@ int br_push_stats(struct br_engine *e, int64_t now_ms, struct br_json *j)
 	br_json_int(j, e->items.n);
 	br_json_key(j, "cells");
 	br_json_int(j, (int64_t)e->reco.m.nnz);
-	br_json_key(j, "recos");
-	br_json_int(j, (int64_t)n->recos);
-	br_json_key(j, "reco_holdouts");
-	br_json_int(j, (int64_t)n->reco_holdouts);
-	br_json_key(j, "profiles");
-	br_json_int(j, (int64_t)n->profiles);
-	br_json_key(j, "campaigns");
-	br_json_int(j, (int64_t)n->campaigns);
-	br_json_key(j, "campaigns_bad");
-	br_json_int(j, (int64_t)n->campaigns_bad);
-	br_json_key(j, "optouts");
-	br_json_int(j, (int64_t)n->optouts);
-	br_json_key(j, "optouts_bad");
-	br_json_int(j, (int64_t)n->optouts_bad);
-	br_json_key(j, "deliveries");
-	br_json_int(j, (int64_t)n->deliveries);
-	br_json_key(j, "segment_pushes");
-	br_json_int(j, (int64_t)n->segment_pushes);
-	br_json_key(j, "conversions");
-	br_json_int(j, (int64_t)n->conversions);
-	br_json_key(j, "publish_failed");
-	br_json_int(j, (int64_t)n->publish_failed);
-	br_json_key(j, "nomem");
-	br_json_int(j, (int64_t)n->nomem);
+	COUNTERS(j, n, engine_counters);
 	br_json_key(j, "mqtt");
 	br_json_obj(j);
 	br_json_key(j, "up");
 	br_json_bool(j, e->io.mqtt_up);
-	br_json_key(j, "received");
-	br_json_int(j, (int64_t)e->io.mqtt_received);
-	br_json_key(j, "ignored");
-	br_json_int(j, (int64_t)e->io.mqtt_ignored);
-	br_json_key(j, "inbox_overflow");
-	br_json_int(j, (int64_t)e->io.inbox_overflow);
-	br_json_key(j, "connects");
-	br_json_int(j, (int64_t)e->io.mqtt_connects);
-	br_json_key(j, "lost");
-	br_json_int(j, (int64_t)e->io.mqtt_lost);
-	br_json_key(j, "published");
-	br_json_int(j, (int64_t)e->io.mqtt_published);
-	br_json_key(j, "publish_failed");
-	br_json_int(j, (int64_t)e->io.mqtt_publish_failed);
+	COUNTERS(j, &e->io.mqtt, mqtt_counters);
 	br_json_end(j, '}');
 	br_json_key(j, "mongodb");
 	br_json_obj(j);
 	br_json_key(j, "enabled");
 	br_json_bool(j, e->io.mongo_enabled);
 	br_json_key(j, "up");
-	br_json_bool(j, e->io.mongo_up);
-	br_json_key(j, "written");
-	br_json_int(j, (int64_t)e->io.store_written);
+	br_json_bool(j, e->io.store.up);
 	br_json_key(j, "pending");
-	br_json_int(j, (int64_t)e->io.store_pending);
-	br_json_key(j, "dropped");
-	br_json_int(j, (int64_t)e->io.store_dropped);
-	br_json_key(j, "failed");
-	br_json_int(j, (int64_t)e->io.store_failed);
+	br_json_int(j, (int64_t)e->io.store.pending);
+	COUNTERS(j, &e->io.store, store_counters);
 	br_json_end(j, '}');
 	br_json_key(j, "model_bytes");
 	br_json_int(j, (int64_t)br_reco_bytes(&e->reco));

@@ -71,13 +71,7 @@ static void free_nbrs(struct br_reco *r)
 void br_reco_cleanup(struct br_reco *r)
 {
 	br_matrix_cleanup(&r->m);
-	free(r->stamp);
-	free(r->acc);
-	free(r->touched);
-	free(r->score);
-	free(r->support);
-	free(r->because);
-	free(r->best);
+	br_knn_scratch_free(r);
 	free_nbrs(r);
 	free(r->pop);
 	memset(r, 0, sizeof *r);

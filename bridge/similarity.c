@@ -19,6 +19,20 @@
 #include "knn.h"
 #include "precis/error.h"
 
+void br_knn_scratch_free(struct br_reco *r)
+{
+	free(r->stamp);
+	free(r->acc);
+	free(r->touched);
+	free(r->score);
+	free(r->support);
+	free(r->because);
+	free(r->best);
+	r->stamp = r->touched = r->support = r->because = NULL;
+	r->acc = r->score = r->best = NULL;
+	r->scap = 0;
+}
+
 /* Scratch for max(nusers, nitems) entities. */
 int br_knn_scratch(struct br_reco *r)
 {
@@ -29,13 +43,7 @@ int br_knn_scratch(struct br_reco *r)
 	cap = r->scap ? r->scap : 256;
 	while (cap < want)
 		cap *= 2;
-	free(r->stamp);
-	free(r->acc);
-	free(r->touched);
-	free(r->score);
-	free(r->support);
-	free(r->because);
-	free(r->best);
+	br_knn_scratch_free(r);
 	r->stamp = calloc(cap, sizeof *r->stamp);
 	r->acc = malloc(cap * 6 * sizeof *r->acc);
 	r->touched = malloc(cap * sizeof *r->touched);

@@ -41,7 +41,7 @@ struct br_store *br_store_new(const struct br_config *c, const struct pc_logger 
 /*
  * br_store_put - queue json[0..len) (an object without _id) as document
  * id of coll (copied). Any thread. Returns 0, or -1 when dropped (queue
- * full, or out of memory; counted).
+ * full, an _id over 478 bytes, or out of memory; counted).
  */
 int br_store_put(struct br_store *s, const char *coll, const char *id, const char *json,
                  size_t len);

@@ -57,6 +57,7 @@ demo-stop:
 
 bench: build
 	@bench/broker-overhead
+	@bench/auth-overhead
 
 asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \

@@ -163,17 +163,75 @@ void dev__now(bson_t *b, const char *key)
 	BSON_APPEND_DATE_TIME(b, key, ctl_now_ms());
 }
 
+/* ---- the password flags add and passwd share ---- */
+
+enum { O_PW = 256, O_PWSTDIN, O_GEN, O_ITER, O_OWN /* the subcommand's own flags from here */ };
+
+// clang-format off
+#define PASSWORD_OPTIONS \
+	{"password", required_argument, NULL, O_PW}, \
+	{"password-stdin", no_argument, NULL, O_PWSTDIN}, \
+	{"generate", no_argument, NULL, O_GEN}, \
+	{"iterations", required_argument, NULL, O_ITER}
+// clang-format on
+
+/*
+ * Take opt if it is a password flag: returns CTL_OK when it was (src or
+ * *iterations updated), -1 when it is not one, or a usage error.
+ */
+static int password_flag(int opt, struct dev__pw *src, int *iterations)
+{
+	switch (opt) {
+	case O_PW:
+		src->given = optarg;
+		return CTL_OK;
+	case O_PWSTDIN:
+		src->from_stdin = true;
+		return CTL_OK;
+	case O_GEN:
+		src->generate = true;
+		return CTL_OK;
+	case O_ITER:
+		return dev__parse_iterations(optarg, iterations);
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Report a write: "<what> <id><detail>" as text, or {id, done: what,
+ * extra...} as JSON; a generated password is printed this once.
+ */
+static int report(struct ctl *c, const char *id, const char *what, const char *detail,
+                  const struct dev__pw *src, const char *pw, const bson_t *extra)
+{
+	if (c->json) {
+		bson_t doc = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&doc, "id", id);
+		BSON_APPEND_UTF8(&doc, "done", what);
+		if (extra)
+			bson_concat(&doc, extra);
+		if (src && src->generate)
+			BSON_APPEND_UTF8(&doc, "password", pw);
+		ctl_print_json(&doc);
+		bson_destroy(&doc);
+	} else {
+		printf("%s %s%s\n", what, id, detail ? detail : "");
+		if (src && src->generate)
+			printf("password: %s\n", pw);
+	}
+	return CTL_OK;
+}
+
 /* ---- add ---- */
 
 static int cmd_add(struct ctl *c, int argc, char **argv)
 {
-	enum { O_ROLE = 256, O_PW, O_PWSTDIN, O_GEN, O_ITER, O_TAG, O_META, O_DISABLED, O_FORCE };
+	enum { O_ROLE = O_OWN, O_TAG, O_META, O_DISABLED, O_FORCE };
 	static const struct option opts[] = {
+	    PASSWORD_OPTIONS,
 	    {"role", required_argument, NULL, O_ROLE},
-	    {"password", required_argument, NULL, O_PW},
-	    {"password-stdin", no_argument, NULL, O_PWSTDIN},
-	    {"generate", no_argument, NULL, O_GEN},
-	    {"iterations", required_argument, NULL, O_ITER},
 	    {"tag", required_argument, NULL, O_TAG},
 	    {"meta", required_argument, NULL, O_META},
 	    {"disabled", no_argument, NULL, O_DISABLED},
@@ -190,22 +248,14 @@ static int cmd_add(struct ctl *c, int argc, char **argv)
 	struct dev__record r;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((rc = password_flag(opt, &src, &iterations)) != -1) {
+			if (rc != CTL_OK)
+				return rc;
+			continue;
+		}
 		switch (opt) {
 		case O_ROLE:
 			role_name = optarg;
-			break;
-		case O_PW:
-			src.given = optarg;
-			break;
-		case O_PWSTDIN:
-			src.from_stdin = true;
-			break;
-		case O_GEN:
-			src.generate = true;
-			break;
-		case O_ITER:
-			if ((rc = dev__parse_iterations(optarg, &iterations)) != CTL_OK)
-				return rc;
 			break;
 		case O_TAG:
 			if (ntags == sizeof tags / sizeof tags[0])
@@ -245,26 +295,19 @@ static int cmd_add(struct ctl *c, int argc, char **argv)
 	r.ntags = ntags;
 	r.meta_json = meta;
 	rc = dev__write(c, &r, force);
-	if (rc != CTL_OK)
-		return rc;
-	if (c->json) {
-		bson_t doc = BSON_INITIALIZER;
+	if (rc == CTL_OK) {
+		bson_t extra = BSON_INITIALIZER;
+		char detail[64];
 
-		BSON_APPEND_UTF8(&doc, "id", r.id);
-		BSON_APPEND_UTF8(&doc, "role", pc_role_name(role));
-		BSON_APPEND_BOOL(&doc, "enabled", r.enabled);
-		BSON_APPEND_BOOL(&doc, "replaced", r.existed);
-		if (src.generate)
-			BSON_APPEND_UTF8(&doc, "password", pw);
-		ctl_print_json(&doc);
-		bson_destroy(&doc);
-	} else {
-		printf("%s %s (%s%s)\n", r.existed ? "replaced" : "added", r.id, pc_role_name(role),
-		       r.enabled ? "" : ", disabled");
-		if (src.generate)
-			printf("password: %s\n", pw);
+		BSON_APPEND_UTF8(&extra, "role", pc_role_name(role));
+		BSON_APPEND_BOOL(&extra, "enabled", r.enabled);
+		BSON_APPEND_BOOL(&extra, "replaced", r.existed);
+		snprintf(detail, sizeof detail, " (%s%s)", pc_role_name(role),
+		         r.enabled ? "" : ", disabled");
+		rc = report(c, r.id, r.existed ? "replaced" : "added", detail, &src, pw, &extra);
+		bson_destroy(&extra);
 	}
-	return CTL_OK;
+	return rc;
 }
 
 /* ---- list and show ---- */
@@ -442,21 +485,6 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 
 /* ---- single-field updates ---- */
 
-static int report_update(struct ctl *c, const char *id, const char *what)
-{
-	if (c->json) {
-		bson_t doc = BSON_INITIALIZER;
-
-		BSON_APPEND_UTF8(&doc, "id", id);
-		BSON_APPEND_UTF8(&doc, "done", what);
-		ctl_print_json(&doc);
-		bson_destroy(&doc);
-	} else {
-		printf("%s %s\n", what, id);
-	}
-	return CTL_OK;
-}
-
 static int cmd_enable(struct ctl *c, int argc, char **argv, bool enable)
 {
 	bson_t set = BSON_INITIALIZER;
@@ -469,43 +497,26 @@ static int cmd_enable(struct ctl *c, int argc, char **argv, bool enable)
 	BSON_APPEND_BOOL(&set, "enabled", enable);
 	rc = dev__update(c, argv[1], &set);
 	bson_destroy(&set);
-	return rc == CTL_OK ? report_update(c, argv[1], enable ? "enabled" : "disabled") : rc;
+	return rc == CTL_OK
+	           ? report(c, argv[1], enable ? "enabled" : "disabled", NULL, NULL, NULL, NULL)
+	           : rc;
 }
 
 static int cmd_passwd(struct ctl *c, int argc, char **argv)
 {
-	enum { O_PW = 256, O_PWSTDIN, O_GEN, O_ITER };
-	static const struct option opts[] = {
-	    {"password", required_argument, NULL, O_PW},
-	    {"password-stdin", no_argument, NULL, O_PWSTDIN},
-	    {"generate", no_argument, NULL, O_GEN},
-	    {"iterations", required_argument, NULL, O_ITER},
-	    {NULL, 0, NULL, 0},
-	};
+	static const struct option opts[] = {PASSWORD_OPTIONS, {NULL, 0, NULL, 0}};
 	struct dev__pw src = {0};
 	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc;
 	char pw[DEV_PW_MAX + 2], hash[PC_PWHASH_TEXT_MAX + 1];
 	bson_t set = BSON_INITIALIZER;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case O_PW:
-			src.given = optarg;
-			break;
-		case O_PWSTDIN:
-			src.from_stdin = true;
-			break;
-		case O_GEN:
-			src.generate = true;
-			break;
-		case O_ITER:
-			if ((rc = dev__parse_iterations(optarg, &iterations)) != CTL_OK)
-				return rc;
-			break;
-		default:
+		if ((rc = password_flag(opt, &src, &iterations)) == -1) {
 			usage(stderr);
 			return CTL_USAGE;
 		}
+		if (rc != CTL_OK)
+			return rc;
 	}
 	if (optind + 1 != argc)
 		return ctl_error(CTL_USAGE, "device passwd: expected one ID");
@@ -520,21 +531,8 @@ static int cmd_passwd(struct ctl *c, int argc, char **argv)
 	BSON_APPEND_UTF8(&set, "password_hash", hash);
 	rc = dev__update(c, argv[optind], &set);
 	bson_destroy(&set);
-	if (rc != CTL_OK)
-		return rc;
-	if (src.generate && !c->json)
-		printf("password: %s\n", pw);
-	if (src.generate && c->json) {
-		bson_t doc = BSON_INITIALIZER;
-
-		BSON_APPEND_UTF8(&doc, "id", argv[optind]);
-		BSON_APPEND_UTF8(&doc, "done", "password changed");
-		BSON_APPEND_UTF8(&doc, "password", pw);
-		ctl_print_json(&doc);
-		bson_destroy(&doc);
-		return CTL_OK;
-	}
-	return report_update(c, argv[optind], "password changed");
+	return rc == CTL_OK ? report(c, argv[optind], "password changed", NULL, &src, pw, NULL)
+	                    : rc;
 }
 
 static int cmd_role(struct ctl *c, int argc, char **argv)
@@ -552,7 +550,7 @@ static int cmd_role(struct ctl *c, int argc, char **argv)
 	BSON_APPEND_UTF8(&set, "role", pc_role_name(role));
 	rc = dev__update(c, argv[1], &set);
 	bson_destroy(&set);
-	return rc == CTL_OK ? report_update(c, argv[1], "role set") : rc;
+	return rc == CTL_OK ? report(c, argv[1], "role set", NULL, NULL, NULL, NULL) : rc;
 }
 
 static int cmd_rm(struct ctl *c, int argc, char **argv)
@@ -564,7 +562,7 @@ static int cmd_rm(struct ctl *c, int argc, char **argv)
 	if ((rc = dev__check_id(argv[1])) != CTL_OK)
 		return rc;
 	rc = dev__remove(c, argv[1]);
-	return rc == CTL_OK ? report_update(c, argv[1], "removed") : rc;
+	return rc == CTL_OK ? report(c, argv[1], "removed", NULL, NULL, NULL, NULL) : rc;
 }
 
 int ctl_device(struct ctl *c, int argc, char **argv)

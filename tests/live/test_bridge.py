@@ -9,7 +9,8 @@ events (malformed, missing user/item, unknown type, wrong types) are
 refused and counted; two bridges in one share group split the events;
 campaigns honour opt-out, the daily cap and quiet hours and record their
 deliveries; the A/B experiment counts exposures and conversions
-correctly; SIGHUP applies a new segment and refuses a connection change;
+correctly; a refused login is retried until the principal exists, and a
+broker restart is survived (reconnect, subscribe again); SIGHUP applies a new segment and refuses a connection change;
 SIGTERM exits 0; with MongoDB down the bridge still pushes, and writes
 once MongoDB is back; every schema example is accepted or refused as its
 folder says. Under ASan+UBSan or valgrind the bridge is checked too.
@@ -19,6 +20,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -45,7 +47,7 @@ def bridge_slowdown():
 class Bridge:
     """One precis-bridge process with a config file in the services' var dir."""
 
-    def __init__(self, case, name, keys):
+    def __init__(self, case, name, keys, wait=True):
         self.case, self.name = case, name
         var = case.services.var
         self.conf = os.path.join(var, name + ".conf")
@@ -64,6 +66,8 @@ class Bridge:
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, env=env)
         case.addCleanup(self.stop)
+        if not wait:
+            return
         if not wait_for(lambda: "mqtt: subscribed" in self.log() or self.proc.poll() is not None,
                         20 * bridge_slowdown()):
             raise AssertionError("bridge %s did not subscribe:\n%s" % (name, self.log()))
@@ -198,6 +202,7 @@ class TestRecommendations(BridgeCase):
         m = inbox.wait("push/user/cyd/reco", lambda r: r["items"], timeout=5)
         self.assertTrue(m, "no recommendation for cyd:\n" + b.log())
         elapsed = m[3] - t0
+        sys.stderr.write("[event to retained reco: %.3f s] " % elapsed)
         self.assertLess(elapsed, 1.0 * bridge_slowdown(), "reco took %.3f s" % elapsed)
         reco = m[1]
         validator("reco").validate(reco)
@@ -449,6 +454,42 @@ class TestMongoDown(BridgeCase):
                        30 * bridge_slowdown())
         self.assertTrue(doc, "not written after MongoDB came back:\n" + b.log())
         self.assertIn("mongodb", b.log())
+
+
+class TestBrokerOutage(BridgeCase):
+    def test_login_refused_then_retried(self):
+        """The bridge's principal does not exist yet: logins are refused and retried
+        with backoff until it is registered."""
+        pwfile = os.path.join(self.services.var, "late.pw")
+        with open(pwfile, "w") as f:
+            f.write("late-password-1\n")
+        keys = {"mqtt_port": self.services.ports["mqtt"], "mqtt_username": "bridge-late",
+                "mqtt_password_file": pwfile, "mongo": "false", "reconnect_min": "1s",
+                "reconnect_max": "2s", "stats_interval": "300ms"}
+        b = Bridge(self, "bridge-late", keys, wait=False)
+        self.assertTrue(wait_for(lambda: b.log().count("mqtt: cannot connect") >= 2,
+                                 20 * bridge_slowdown()), b.log())
+        self.assertIsNone(b.proc.poll())
+        self.provision("bridge-late", role="bridge", password="late-password-1")
+        self.assertTrue(wait_for(lambda: "mqtt: subscribed" in b.log(), 20 * bridge_slowdown()),
+                        b.log())
+        app, inbox = self.app("push/user/+/reco")
+        dev = self.device("shop-9")
+        self.send(dev, "dev/shop-9/evt", {"user": "oli", "item": "x", "type": "view"})
+        self.assertTrue(inbox.wait("push/user/oli/reco"), b.log())
+
+    def test_broker_restart_reconnects_and_resubscribes(self):
+        b = self.bridge("bridge-restart", reconnect_min="1s", reconnect_max="2s")
+        self.services.stop("mosquitto")
+        self.assertTrue(wait_for(lambda: "connection lost" in b.log(), 20 * bridge_slowdown()),
+                        b.log())
+        self.services.start("mosquitto")
+        self.assertTrue(wait_for(lambda: b.log().count("mqtt: subscribed") >= 2,
+                                 30 * bridge_slowdown()), b.log())
+        app, inbox = self.app("push/user/+/reco")
+        dev = self.device("shop-10")
+        self.send(dev, "dev/shop-10/evt", {"user": "pia", "item": "x", "type": "view"})
+        self.assertTrue(inbox.wait("push/user/pia/reco"), b.log())
 
 
 class TestEval(unittest.TestCase):

@@ -168,6 +168,27 @@ int br_push_experiment(struct br_engine *e, const struct br_experiment *x, int64
 	return done(j);
 }
 
+/* The first members of every campaign payload: {"campaign": id, "rev": n */
+static void campaign_head(struct br_json *j, const struct br_campaign *c)
+{
+	br_json_obj(j);
+	br_json_key(j, "campaign");
+	br_json_str(j, c->id);
+	br_json_key(j, "rev");
+	br_json_int(j, (int64_t)c->rev);
+}
+
+/* The last members: "content": {...}, "at": ms} */
+static int content_tail(struct br_json *j, const char *content, int64_t now_ms)
+{
+	br_json_key(j, "content");
+	br_json_raw(j, content);
+	br_json_key(j, "at");
+	br_json_int(j, now_ms);
+	br_json_end(j, '}');
+	return done(j);
+}
+
 static void variant_id(struct br_json *j, const struct br_campaign *c, size_t v)
 {
 	br_json_key(j, "variant");
@@ -181,39 +202,21 @@ int br_push_delivery(struct br_engine *e, const struct br_campaign *c, const cha
                      size_t variant, int64_t now_ms, struct br_json *j)
 {
 	(void)e;
-	br_json_obj(j);
-	br_json_key(j, "campaign");
-	br_json_str(j, c->id);
-	br_json_key(j, "rev");
-	br_json_int(j, (int64_t)c->rev);
+	campaign_head(j, c);
 	br_json_key(j, "user");
 	br_json_str(j, user);
 	variant_id(j, c, variant);
-	br_json_key(j, "content");
-	br_json_raw(j, br_campaign_content(c, variant));
-	br_json_key(j, "at");
-	br_json_int(j, now_ms);
-	br_json_end(j, '}');
-	return done(j);
+	return content_tail(j, br_campaign_content(c, variant), now_ms);
 }
 
 int br_push_segment(struct br_engine *e, const struct br_campaign *c, int64_t now_ms,
                     struct br_json *j)
 {
 	(void)e;
-	br_json_obj(j);
-	br_json_key(j, "campaign");
-	br_json_str(j, c->id);
-	br_json_key(j, "rev");
-	br_json_int(j, (int64_t)c->rev);
+	campaign_head(j, c);
 	br_json_key(j, "segment");
 	br_json_str(j, c->segment);
-	br_json_key(j, "content");
-	br_json_raw(j, c->content);
-	br_json_key(j, "at");
-	br_json_int(j, now_ms);
-	br_json_end(j, '}');
-	return done(j);
+	return content_tail(j, c->content, now_ms);
 }
 
 int br_push_campaign_record(struct br_engine *e, const struct br_campaign *c, int64_t now_ms,
@@ -222,11 +225,7 @@ int br_push_campaign_record(struct br_engine *e, const struct br_campaign *c, in
 	size_t k;
 
 	(void)e;
-	br_json_obj(j);
-	br_json_key(j, "campaign");
-	br_json_str(j, c->id);
-	br_json_key(j, "rev");
-	br_json_int(j, (int64_t)c->rev);
+	campaign_head(j, c);
 	if (c->segment[0]) {
 		br_json_key(j, "segment");
 		br_json_str(j, c->segment);

@@ -318,55 +318,55 @@ void br_knn_sort(struct br_cand *h, size_t n)
 
 /* ---- prediction ---- */
 
+/*
+ * The mean-centred kNN estimate for target from the raters in c: entry k
+ * is neighbour c->idx[k] with value c->val[k], similarity sim(r, target,
+ * neighbour) and mean br_vec_mean(&means[neighbour]); the k best positive
+ * similarities count (ties: the earlier entry). base is the target's mean.
+ */
+static double knn_estimate(struct br_reco *r, const struct br_vec *c, const struct br_vec *means,
+                           double (*sim)(const struct br_reco *, uint32_t, uint32_t),
+                           uint32_t target, double base, struct br_cand *h, uint32_t *used)
+{
+	size_t n = 0, k;
+	double num = 0, den = 0;
+
+	for (k = 0; k < c->n; k++) {
+		double s = sim(r, target, c->idx[k]);
+		if (s > 0)
+			br_knn_offer(h, &n, r->p.k, (struct br_cand){s, (uint32_t)k, (uint32_t)k});
+	}
+	for (k = 0; k < n; k++) {
+		num += h[k].s * (c->val[h[k].idx] - br_vec_mean(&means[c->idx[h[k].idx]]));
+		den += h[k].s;
+	}
+	if (used)
+		*used = (uint32_t)n;
+	return base + (den > 0 ? num / den : 0);
+}
+
+/* User-based, u's similarities already accumulated: the users who have i vote. */
 static bool predict_user_from_sims(struct br_reco *r, uint32_t u, uint32_t i, struct br_cand *h,
                                    double *est, uint32_t *used)
 {
 	const struct br_matrix *m = &r->m;
-	const struct br_vec *c;
-	size_t n = 0, k;
-	double num = 0, den = 0;
 
 	if (i >= m->nitems || m->cols[i].n == 0)
 		return false;
-	c = &m->cols[i];
-	for (k = 0; k < c->n; k++) {
-		double s = br_knn_user_sim(r, u, c->idx[k]);
-		if (s > 0)
-			br_knn_offer(h, &n, r->p.k, (struct br_cand){s, (uint32_t)k, (uint32_t)k});
-	}
-	for (k = 0; k < n; k++) {
-		uint32_t v = c->idx[h[k].idx];
-		num += h[k].s * (c->val[h[k].idx] - br_vec_mean(&m->rows[v]));
-		den += h[k].s;
-	}
-	*est = br_vec_mean(&m->rows[u]) + (den > 0 ? num / den : 0);
-	if (used)
-		*used = (uint32_t)n;
+	*est = knn_estimate(r, &m->cols[i], m->rows, br_knn_user_sim, u, br_vec_mean(&m->rows[u]),
+	                    h, used);
 	return true;
 }
 
+/* Item-based: the items u has vote, by their similarity to i. */
 static bool predict_item(struct br_reco *r, uint32_t u, uint32_t i, struct br_cand *h, double *est,
                          uint32_t *used)
 {
 	const struct br_matrix *m = &r->m;
-	const struct br_vec *x = &m->rows[u];
-	size_t n = 0, k;
-	double num = 0, den = 0;
 
 	br_knn_item_sims(r, i);
-	for (k = 0; k < x->n; k++) {
-		double s = br_knn_item_sim(r, i, x->idx[k]);
-		if (s > 0)
-			br_knn_offer(h, &n, r->p.k, (struct br_cand){s, (uint32_t)k, (uint32_t)k});
-	}
-	for (k = 0; k < n; k++) {
-		uint32_t j = x->idx[h[k].idx];
-		num += h[k].s * (x->val[h[k].idx] - br_vec_mean(&m->cols[j]));
-		den += h[k].s;
-	}
-	*est = br_vec_mean(&m->cols[i]) + (den > 0 ? num / den : 0);
-	if (used)
-		*used = (uint32_t)n;
+	*est = knn_estimate(r, &m->rows[u], m->cols, br_knn_item_sim, i, br_vec_mean(&m->cols[i]),
+	                    h, used);
 	return true;
 }
 

@@ -11,6 +11,7 @@
 #                    (and so the plugins) under valgrind memcheck
 #   make format      clang-format every C file; make format-check verifies
 #   make bench       run the benchmarks (ratios against a baseline in the same run)
+#   make bench-command  heartbeat -> command latency and hb/ack throughput (bench/command-latency)
 #   make demo-stop   stop what make demo started
 #   make clean       remove build trees (not var/ or .deps/)
 #
@@ -58,6 +59,10 @@ demo-stop:
 bench: build
 	@bench/broker-overhead
 	@bench/auth-overhead
+
+.PHONY: bench-command
+bench-command: build
+	@bench/command-latency
 
 asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \

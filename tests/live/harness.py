@@ -117,6 +117,7 @@ class Services:
         self.var = tempfile.mkdtemp(prefix="precis-live-")
         os.chmod(self.var, 0o755)  # the broker runs as `mosquitto` when started by root
         self.ports = {"mqtt": free_port(), "redis": free_port(), "mongo": free_port()}
+        self.principals = {}  # provisioned through LiveTestCase.provision: id -> (how, password)
         self.env = dict(os.environ)
         self.env.update({
             "PRECIS_VAR": self.var,
@@ -256,7 +257,13 @@ class LiveTestCase(unittest.TestCase):
         """Register principal in the registry with precisctl (device add --force:
         a $7$ hash, a change-log record, so a broker that cached an older
         version re-reads it); returns the password (random when None)."""
+        known = self.services.principals.get(principal)
+        if known and password is None and known[0] == (role, enabled, tuple(tags), iterations):
+            # Already registered alike: rewriting it with a new password would race the
+            # broker's change-log poll (a login right after could meet the old hash).
+            return known[1]
         password = password or secrets.token_urlsafe(12)
+        self.services.principals[principal] = ((role, enabled, tuple(tags), iterations), password)
         args = ["device", "add", principal, "--role", role, "--password", password,
                 "--iterations", str(iterations), "--force"]
         if not enabled:

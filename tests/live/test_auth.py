@@ -397,6 +397,12 @@ class TestRegistryDown(AuthCase):
             "precis_auth: preloaded") >= 2, 30 * slowdown()))
         self.client_as("dev-after")
 
+
+
+class TestRegistryReload(AuthCase):
+    """A reload after reconnecting notices principals removed behind the
+    broker's back (default cache_ttl: no refresh in between)."""
+
     def test_removed_behind_its_back_is_dropped_at_the_next_load(self):
         # Removed directly in MongoDB (no change-log record): the broker learns it
         # only when it reloads the registry after reconnecting, and then kicks.

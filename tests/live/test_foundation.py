@@ -178,7 +178,7 @@ class TestReferenceConf(LiveTestCase):
         for p in PLUGINS:
             self.assertIn("%s: loaded" % p, out)
         self.assertIn("precis_command: connected to redis", out)
-        self.assertEqual(out.count("connected to mongodb"), 2, out)
+        self.assertEqual(out.count("connected to mongodb"), 3, out)  # auth, command, store
 
 
 class TestBackendDownAtStart(LiveTestCase):

@@ -88,5 +88,6 @@ int64_t ctl_now_ms(void);
 /* Subcommands (one file each), listed in main.c. */
 int ctl_device(struct ctl *c, int argc, char **argv);
 int ctl_ping(struct ctl *c, int argc, char **argv);
+int ctl_cmd(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct ctl_command commands[] = {
      "the principal registry: add, list, show, enable, disable, passwd, "
      "role, rm, import"},
     {"ping", ctl_ping, "check that MongoDB and Redis answer"},
+    {"cmd", ctl_cmd, "send, list, show, cancel device commands; their history"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,6 +1,6 @@
 /*
  * reco_fixture.h - models shared by the recommender's unit suites
- * (test_similarity.c, test_recommend.c).
+ * (test_bridge_similarity.c, test_bridge_recommend.c).
  *
  * The hand-computed example (rf_load_example):
  *        i0 i1 i2 i3

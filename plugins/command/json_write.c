@@ -1,0 +1,117 @@
+/*
+ * json_write.c - the JSON writer of precis_command (json.h).
+ *
+ * A growable text buffer and the few appenders the payload builders
+ * need: raw text, formatted text, and strings quoted and escaped (control
+ * characters as \u00XX, invalid UTF-8 replaced by '?', so a payload is
+ * always valid JSON whatever it quotes). An allocation failure sticks and
+ * shows once, in command__buf_take. Pure code, thread-safe.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static bool reserve(struct command__buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 128;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void command__buf_add(struct command__buf *b, const char *s, size_t n)
+{
+	if (!reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void command__buf_str(struct command__buf *b, const char *s)
+{
+	command__buf_add(b, s, strlen(s));
+}
+
+void command__buf_printf(struct command__buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !reserve(b, (size_t)n)) {
+		b->failed = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void command__buf_json_string(struct command__buf *b, const char *s, size_t n)
+{
+	command__buf_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			command__buf_add(b, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			command__buf_add(b, esc, 6);
+		} else if (c < 0x80) {
+			command__buf_add(b, &s[i], 1);
+		} else {
+			/* Invalid UTF-8 (a message cut short, say) becomes '?'. */
+			size_t k = command__utf8_len((const unsigned char *)s + i, n - i);
+
+			command__buf_add(b, k ? &s[i] : "?", k ? k : 1);
+			if (k)
+				i += k - 1;
+		}
+	}
+	command__buf_add(b, "\"", 1);
+}
+
+char *command__buf_take(struct command__buf *b, size_t *len)
+{
+	char *p = b->failed ? NULL : b->p;
+
+	if (b->failed)
+		free(b->p);
+	else if (!p)
+		p = calloc(1, 1);
+	if (len)
+		*len = b->failed ? 0 : b->len;
+	memset(b, 0, sizeof *b);
+	return p;
+}
+
+void command__buf_free(struct command__buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}

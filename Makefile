@@ -54,6 +54,7 @@ demo: build
 	@scripts/demo
 
 demo-stop:
+	@scripts/demo stop
 	@scripts/services stop
 
 bench: build

@@ -1,0 +1,284 @@
+/*
+ * main.c - precis-bridge: flags, config file, signals and the main loop.
+ *
+ *   precis-bridge [-c FILE] [--key value ...]     the daemon (foreground)
+ *   precis-bridge eval --ratings FILE ...         offline evaluation (eval.c)
+ *   precis-bridge --help                          the keys, their defaults
+ *
+ * The daemon logs to stderr. SIGTERM or SIGINT: stop taking messages,
+ * publish the counters, write what MongoDB still has to get (bounded),
+ * disconnect, exit 0. SIGHUP: read the file and flags again and apply the
+ * model, weights, intervals, segments and experiments; a change of a
+ * connection key is refused with a log line (restart for those). The main
+ * thread owns the engine: it waits on the inbox queue (filled by paho's
+ * thread) until a message arrives or the engine's next deadline, so the
+ * signal handlers only set flags.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "engine.h"
+#include "eval.h"
+#include "history.h"
+#include "mqtt.h"
+#include "precis/error.h"
+#include "precis/mongo_conn.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_signal, reload_signal;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = sig;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void help(void)
+{
+	size_t k;
+
+	printf("usage: precis-bridge [-c FILE] [--key value ...]\n"
+	       "       precis-bridge eval --ratings FILE [...]   (precis-bridge eval --help)\n\n"
+	       "Keys (file: key = value; flags: --key value; flags win):\n");
+	for (k = 0; k < br_config_ndefs; k++)
+		printf("  %-20s %-28s %s\n", br_config_defs[k].key,
+		       br_config_defs[k].def && *br_config_defs[k].def ? br_config_defs[k].def
+		                                                       : "(empty)",
+		       br_config_defs[k].help);
+	printf("  %-20s %-28s %s\n", "segment.<id>", "",
+	       "a segment rule, e.g. rfm.r >= 4 && tag:toys");
+	printf("  %-20s %-28s %s\n", "experiment.<id>", "",
+	       "variants, e.g. A=user_knn:50 B=popular:50");
+}
+
+struct app {
+	struct br_config
+	    base; /* the start-up configuration: mqtt.c and store.c keep pointers into it */
+	struct br_config *cfg; /* the one in force (the engine's): &base or a reloaded copy */
+	struct br_mqtt *mqtt;
+	struct br_store *store;
+	struct pc_queue *inbox;
+	struct br_engine eng;
+	struct pc_logger log;
+};
+
+static int out_publish(void *arg, const char *topic, const char *payload, size_t len, int qos,
+                       bool retain)
+{
+	struct app *a = arg;
+
+	return br_mqtt_publish(a->mqtt, topic, payload, len, qos, retain);
+}
+
+static int out_store(void *arg, const char *coll, const char *id, const char *json, size_t len)
+{
+	struct app *a = arg;
+
+	return a->store ? br_store_put(a->store, coll, id, json, len) : 0;
+}
+
+static void io_counters(struct app *a)
+{
+	struct br_io_counters *io = &a->eng.io;
+
+	br_mqtt_stats(a->mqtt, &io->mqtt);
+	io->mqtt_up = br_mqtt_connected(a->mqtt);
+	io->mongo_enabled = a->store != NULL;
+	if (a->store)
+		br_store_stats(a->store, &io->store);
+}
+
+static void handle(struct app *a, struct br_msg *m, int64_t now)
+{
+	switch (m->kind) {
+	case BR_MSG_EVENT:
+		br_engine_event(&a->eng, m->device, m->payload, m->len, now, false);
+		break;
+	case BR_MSG_CAMPAIGN:
+		br_engine_campaign(&a->eng, m->payload, m->len, now);
+		break;
+	case BR_MSG_OPTOUT:
+		br_engine_optout(&a->eng, m->payload, m->len, now);
+		break;
+	}
+	free(m);
+}
+
+static void drop_config(struct app *a, struct br_config *c)
+{
+	if (c && c != &a->base) {
+		br_config_cleanup(c);
+		free(c);
+	}
+}
+
+static void reload(struct app *a, const char *path, int argc, char **argv)
+{
+	struct br_config *next = calloc(1, sizeof *next), *old = a->cfg;
+	const char *key;
+	char err[1024];
+
+	if (!next)
+		return;
+	if (br_config_load(next, path, argc, argv, err, sizeof err) != PC_OK) {
+		pc_log(&a->log, PC_LOG_ERR, "reload refused: %s", err);
+	} else if (!br_config_reloadable(&a->base, next, &key)) {
+		pc_log(&a->log, PC_LOG_ERR, "reload refused: %s changed (restart to change it)",
+		       key);
+	} else if (br_engine_reload(&a->eng, next, err, sizeof err) != PC_OK) {
+		pc_log(&a->log, PC_LOG_ERR, "reload refused: %s", err);
+	} else {
+		a->cfg = next;
+		a->log.min_level = (enum pc_log_level)next->log_level;
+		pc_log(&a->log, PC_LOG_NOTICE,
+		       "configuration reloaded (%zu segments, %zu experiments)", next->nsegments,
+		       next->nexperiments);
+		drop_config(a, old);
+		return;
+	}
+	br_config_cleanup(next);
+	free(next);
+}
+
+static void load_history(struct app *a, int64_t start)
+{
+	struct br_history_stats st;
+	char err[512];
+	int64_t t0 = wall_ms();
+
+	pc_log(&a->log, PC_LOG_INFO, "history: reading events of the last %lld s",
+	       (long long)(a->cfg->history_window_ms / 1000));
+	if (br_history_load(a->cfg, &a->eng, start - a->cfg->history_window_ms, start, &a->log, &st,
+	                    err, sizeof err) != PC_OK) {
+		pc_log(&a->log, PC_LOG_WARNING,
+		       "history: not loaded (%s); starting from live events", err);
+		return;
+	}
+	pc_log(&a->log, PC_LOG_NOTICE,
+	       "history: %llu events from %llu devices in %.1f s (%llu refused, %llu skipped)",
+	       (unsigned long long)st.events, (unsigned long long)st.devices,
+	       (double)(wall_ms() - t0) / 1000, (unsigned long long)st.refused,
+	       (unsigned long long)st.skipped);
+	br_engine_refresh_all(&a->eng, wall_ms());
+}
+
+static void run(struct app *a, const char *path, int argc, char **argv)
+{
+	int64_t next = 0, mqtt_next;
+
+	while (!stop_signal) {
+		int64_t now = wall_ms(), wait;
+		struct br_msg *m;
+		int k;
+
+		if (reload_signal) {
+			reload_signal = 0;
+			reload(a, path, argc, argv);
+		}
+		mqtt_next = br_mqtt_maintain(a->mqtt, now);
+		wait = (next < mqtt_next ? next : mqtt_next) - now;
+		wait = wait < 0 ? 0 : wait > 100 ? 100 : wait; /* signals are seen within 100 ms */
+		if ((m = pc_queue_pop_wait(a->inbox, wait)) != NULL) {
+			now = wall_ms();
+			handle(a, m, now);
+			for (k = 0; k < 1000 && (m = pc_queue_pop(a->inbox)); k++)
+				handle(a, m, now);
+		}
+		io_counters(a);
+		next = br_engine_tick(&a->eng, wall_ms(), 500);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct app a;
+	struct sigaction sa;
+	struct br_out out = {&a, out_publish, out_store};
+	const char *path = NULL;
+	char err[1024];
+	int first = 1, rc = 1;
+	int64_t start;
+	struct br_msg *m;
+
+	if (argc > 1 && strcmp(argv[1], "eval") == 0)
+		return br_eval_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		help();
+		return 0;
+	}
+	if (argc > 2 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
+		path = argv[2];
+		first = 3;
+	}
+	a.log = (struct pc_logger){pc_log_stderr_sink, NULL, PC_LOG_INFO, "precis-bridge"};
+	if (br_config_load(&a.base, path, argc - first, argv + first, err, sizeof err) != PC_OK) {
+		fprintf(stderr, "precis-bridge: %s\n", err);
+		br_config_cleanup(&a.base);
+		return 2;
+	}
+	a.cfg = &a.base;
+	a.log.min_level = (enum pc_log_level)a.base.log_level;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	start = wall_ms();
+	if (br_engine_init(&a.eng, a.cfg, &out, &a.log, start, err, sizeof err) != PC_OK) {
+		fprintf(stderr, "precis-bridge: %s\n", err);
+		goto out;
+	}
+	if (!(a.inbox = pc_queue_new(65536))) {
+		fprintf(stderr, "precis-bridge: out of memory\n");
+		goto out;
+	}
+	if (a.cfg->mongo) {
+		pc_mongo_global_init();
+		if (!(a.store = br_store_new(a.cfg, &a.log, err, sizeof err))) {
+			fprintf(stderr, "precis-bridge: %s\n", err);
+			goto out;
+		}
+	}
+	if (!(a.mqtt = br_mqtt_new(a.cfg, a.inbox, &a.log, err, sizeof err))) {
+		fprintf(stderr, "precis-bridge: %s\n", err);
+		goto out;
+	}
+	pc_log(&a.log, PC_LOG_NOTICE, "starting: algo %s, similarity %s, k %lld, MongoDB %s",
+	       br_algo_name((enum br_algo)a.cfg->algo), br_sim_name((enum br_sim)a.cfg->similarity),
+	       (long long)a.cfg->k, a.cfg->mongo ? a.cfg->mongo_db : "off");
+	br_mqtt_maintain(a.mqtt,
+	                 start); /* subscribe first: live events queue during the history read */
+	if (a.cfg->mongo && a.cfg->history)
+		load_history(&a, start);
+	run(&a, path, argc - first, argv + first);
+	pc_log(&a.log, PC_LOG_NOTICE, "stopping (signal %d)", (int)stop_signal);
+	io_counters(&a);
+	br_engine_publish_stats(&a.eng, wall_ms());
+	rc = 0;
+out:
+	br_mqtt_free(a.mqtt, 2000);
+	while (a.inbox && (m = pc_queue_pop(a.inbox)))
+		free(m);
+	pc_queue_free(a.inbox);
+	br_store_free(a.store, a.base.connect_timeout_ms * 2);
+	br_engine_cleanup(&a.eng);
+	drop_config(&a, a.cfg);
+	br_config_cleanup(&a.base);
+	return rc;
+}

@@ -26,8 +26,8 @@ struct br_history_stats {
 /*
  * br_history_load - feed the engine every event stored with from_ms <= t
  * < to_ms, logging progress about every second. Returns PC_OK, or PC_ERR_IO
- * with detail (MongoDB unreachable, or no bucket reader in this build:
- * the engine then starts from live events alone).
+ * with detail (MongoDB unreachable or failing part-way: the engine then
+ * goes on from what it has, and from live events).
  */
 int br_history_load(const struct br_config *c, struct br_engine *e, int64_t from_ms, int64_t to_ms,
                     const struct pc_logger *log, struct br_history_stats *st, char *err,

@@ -291,6 +291,31 @@ class TestRecommendations(BridgeCase):
             self.assertGreaterEqual(counts[(name, "invalid")], 2)
 
 
+class TestHistory(BridgeCase):
+    """Events the store plugin persisted before the bridge started are read
+    back from MongoDB's `events` buckets (pc_bucket_read) into the model."""
+
+    def test_stored_events_are_in_the_model_at_start(self):
+        dev = self.device("shop-h")
+        events = [("hal", "kettle"), ("hal", "toaster"), ("hal", "mug"),
+                  ("ida", "kettle"), ("ida", "toaster"), ("ida", "plate"), ("joe", "kettle")]
+        for user, item in events:
+            self.send(dev, "dev/shop-h/evt", {"user": user, "item": item, "type": "purchase",
+                                               "value": 3.5})
+        self.send(dev, "dev/shop-h/evt", "not json at all")  # stored as binary, skipped
+        coll = self.mongo_db()["events"]
+        stored = lambda: sum(b.get("count", 0) for b in coll.find({"device": "shop-h"}))
+        self.assertTrue(wait_for(lambda: stored() >= len(events) + 1, 20 * slowdown()),
+                        "the store did not persist the events")
+        app, inbox = self.app("push/user/+/reco")
+        b = self.bridge("bridge-hist", history="true", history_window="1d")
+        # No live event reaches this bridge: what it knows it read from the buckets.
+        m = inbox.wait("push/user/joe/reco", lambda r: r["items"], timeout=20)
+        self.assertTrue(m, "no reco for joe from history:\n" + b.log())
+        self.assertEqual(m[1]["items"][0]["item"], "toaster")  # both neighbours bought it
+        self.assertRegex(b.log(), r"history: 7 events from 1 devices .*\(0 refused, 1 skipped\)")
+
+
 class TestSharedSubscription(BridgeCase):
     def test_two_bridges_split_events(self):
         b1 = self.bridge("bridge-a")

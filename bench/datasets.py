@@ -22,7 +22,8 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DEPS = os.path.join(TOP, ".deps", "datasets")
 RECBOLE = "recbole==1.2.1"
 ML100K_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
-RETAIL = os.path.join(TOP, "..", "shared", "data", "online-retail", "online-retail.csv.gz")
+RETAIL = os.environ.get("PRECIS_RETAIL") or os.path.join(TOP, "..", "shared", "data",
+                                                         "online-retail", "online-retail.csv.gz")
 
 
 def pip():

@@ -15,11 +15,11 @@
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "history.h"
 #include "precis/bucket.h"
 #include "precis/bucket_read.h"
+#include "precis/clock.h"
 #include "precis/error.h"
 #include "precis/mongo_conn.h"
 #include "precis/topic.h"
@@ -33,14 +33,6 @@ struct feed {
 	int64_t next_report;
 	uint64_t devices_total;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int on_sample(void *arg, const struct pc_sample *s)
 {
@@ -62,8 +54,8 @@ static int on_sample(void *arg, const struct pc_sample *s)
 	else
 		f->st->refused++;
 	bson_free(json);
-	if (mono_ms() >= f->next_report) {
-		f->next_report = mono_ms() + 1000;
+	if (pc_mono_ms() >= f->next_report) {
+		f->next_report = pc_mono_ms() + 1000;
 		pc_log(f->log, PC_LOG_INFO, "history: %llu of %llu devices, %llu events so far",
 		       (unsigned long long)f->st->devices, (unsigned long long)f->devices_total,
 		       (unsigned long long)f->st->events);
@@ -101,7 +93,7 @@ int br_history_load(const struct br_config *c, struct br_engine *e, int64_t from
                     size_t errlen)
 {
 	struct pc_mongo_conn conn;
-	struct feed f = {e, log, st, mono_ms() + 1000, 0};
+	struct feed f = {e, log, st, pc_mono_ms() + 1000, 0};
 	mongoc_collection_t *coll = NULL;
 	bson_t reply = BSON_INITIALIZER;
 	bson_iter_t it, values;

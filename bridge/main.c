@@ -18,13 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "engine.h"
 #include "eval.h"
 #include "history.h"
 #include "mqtt.h"
+#include "precis/clock.h"
 #include "precis/error.h"
 #include "precis/mongo_conn.h"
 #include "store.h"
@@ -37,14 +37,6 @@ static void on_signal(int sig)
 		reload_signal = 1;
 	else
 		stop_signal = sig;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void help(void)
@@ -158,7 +150,7 @@ static void load_history(struct app *a, int64_t start)
 {
 	struct br_history_stats st;
 	char err[512];
-	int64_t t0 = wall_ms();
+	int64_t t0 = pc_wall_ms();
 
 	pc_log(&a->log, PC_LOG_INFO, "history: reading events of the last %lld s",
 	       (long long)(a->cfg->history_window_ms / 1000));
@@ -171,9 +163,9 @@ static void load_history(struct app *a, int64_t start)
 	pc_log(&a->log, PC_LOG_NOTICE,
 	       "history: %llu events from %llu devices in %.1f s (%llu refused, %llu skipped)",
 	       (unsigned long long)st.events, (unsigned long long)st.devices,
-	       (double)(wall_ms() - t0) / 1000, (unsigned long long)st.refused,
+	       (double)(pc_wall_ms() - t0) / 1000, (unsigned long long)st.refused,
 	       (unsigned long long)st.skipped);
-	br_engine_refresh_all(&a->eng, wall_ms());
+	br_engine_refresh_all(&a->eng, pc_wall_ms());
 }
 
 static void run(struct app *a, const char *path, int argc, char **argv)
@@ -181,7 +173,7 @@ static void run(struct app *a, const char *path, int argc, char **argv)
 	int64_t next = 0, mqtt_next;
 
 	while (!stop_signal) {
-		int64_t now = wall_ms(), wait;
+		int64_t now = pc_wall_ms(), wait;
 		struct br_msg *m;
 		int k;
 
@@ -193,13 +185,13 @@ static void run(struct app *a, const char *path, int argc, char **argv)
 		wait = (next < mqtt_next ? next : mqtt_next) - now;
 		wait = wait < 0 ? 0 : wait > 100 ? 100 : wait; /* signals are seen within 100 ms */
 		if ((m = pc_queue_pop_wait(a->inbox, wait)) != NULL) {
-			now = wall_ms();
+			now = pc_wall_ms();
 			handle(a, m, now);
 			for (k = 0; k < 1000 && (m = pc_queue_pop(a->inbox)); k++)
 				handle(a, m, now);
 		}
 		io_counters(a);
-		next = br_engine_tick(&a->eng, wall_ms(), 500);
+		next = br_engine_tick(&a->eng, pc_wall_ms(), 500);
 	}
 }
 
@@ -239,7 +231,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	start = wall_ms();
+	start = pc_wall_ms();
 	if (br_engine_init(&a.eng, a.cfg, &out, &a.log, start, err, sizeof err) != PC_OK) {
 		fprintf(stderr, "precis-bridge: %s\n", err);
 		goto out;
@@ -269,7 +261,7 @@ int main(int argc, char **argv)
 	run(&a, path, argc - first, argv + first);
 	pc_log(&a.log, PC_LOG_NOTICE, "stopping (signal %d)", (int)stop_signal);
 	io_counters(&a);
-	br_engine_publish_stats(&a.eng, wall_ms());
+	br_engine_publish_stats(&a.eng, pc_wall_ms());
 	rc = 0;
 out:
 	br_mqtt_free(a.mqtt, 2000);

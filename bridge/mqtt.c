@@ -18,6 +18,7 @@
 
 #include "mqtt.h"
 #include "precis/backoff.h"
+#include "precis/clock.h"
 #include "precis/error.h"
 
 #define NSUBS 3
@@ -37,14 +38,6 @@ struct br_mqtt {
 	atomic_uint_fast64_t received, overflow, ignored, connects, lost, failures, published,
 	    pub_failed;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_subscribed(void *ctx, MQTTAsync_successData5 *r)
 {
@@ -302,8 +295,8 @@ void br_mqtt_free(struct br_mqtt *m, int64_t timeout_ms)
 			d.timeout = (int)timeout_ms;
 			MQTTAsync_disconnect(m->client, &d);
 			/* disconnect is asynchronous: wait for it to finish (bounded). */
-			for (int64_t until = mono_ms() + timeout_ms;
-			     MQTTAsync_isConnected(m->client) && mono_ms() < until;) {
+			for (int64_t until = pc_mono_ms() + timeout_ms;
+			     MQTTAsync_isConnected(m->client) && pc_mono_ms() < until;) {
 				struct timespec ts = {0, 10 * 1000000};
 				nanosleep(&ts, NULL);
 			}

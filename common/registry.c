@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "precis/error.h"
+#include "precis/clock.h"
 #include "precis/registry.h"
 #include "precis/slot.h"
 
@@ -235,10 +235,7 @@ int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, 
 
 static void append_now(bson_t *b, const char *key, int64_t offset_ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	BSON_APPEND_DATE_TIME(b, key, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms);
+	BSON_APPEND_DATE_TIME(b, key, pc_wall_ms() + offset_ms);
 }
 
 int pc_registry_log_changes(mongoc_client_t *client, const char *db, const char *const *ids,

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "precis/backoff.h"
+#include "precis/clock.h"
 #include "precis/error.h"
 #include "precis/supervisor.h"
 
@@ -48,14 +49,6 @@ static uint32_t next_rand(struct pc_supervisor *s)
 	x ^= x << 5;
 	s->rnd = x;
 	return x;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -154,18 +147,18 @@ static int64_t min64(int64_t a, int64_t b)
 static void *supervisor_main(void *arg)
 {
 	struct pc_supervisor *s = arg;
-	int64_t connect_at = now_ms(), check_at = 0, work_at = connect_at;
+	int64_t connect_at = pc_mono_ms(), check_at = 0, work_at = connect_at;
 	bool fresh = false;
 	char err[256];
 
 	while (!is_stopping(s)) {
-		int64_t now = now_ms(), until;
+		int64_t now = pc_mono_ms(), until;
 		bool up = atomic_load(&s->state) == PC_BACKEND_UP;
 
 		if (!up && now >= connect_at) {
 			int64_t delay = try_connect(s);
 
-			now = now_ms();
+			now = pc_mono_ms();
 			if (delay == 0) {
 				up = fresh = true;
 				check_at = now + s->cfg.check_interval_ms;
@@ -182,7 +175,7 @@ static void *supervisor_main(void *arg)
 			rc = s->cfg.work(s->cfg.work_arg, s->conn, up, fresh, &next, err,
 			                 sizeof err);
 			atomic_fetch_add(&s->works, 1);
-			now = now_ms();
+			now = pc_mono_ms();
 			work_at = now + (next > 0 ? next : 0);
 			if (up) {
 				fresh = false;
@@ -200,14 +193,14 @@ static void *supervisor_main(void *arg)
 			} else {
 				lost(s, err);
 				up = false;
-				connect_at = now_ms();
+				connect_at = pc_mono_ms();
 			}
-			check_at = now_ms() + s->cfg.check_interval_ms;
+			check_at = pc_mono_ms() + s->cfg.check_interval_ms;
 		}
 		until = up ? check_at : connect_at;
 		if (s->cfg.work)
 			until = min64(until, work_at);
-		if (until > now_ms() && wait_until(s, until))
+		if (until > pc_mono_ms() && wait_until(s, until))
 			break;
 	}
 	return NULL;

@@ -24,6 +24,7 @@
 #include "base.h"
 #include "precis/acl.h"
 #include "precis/backoff.h"
+#include "precis/clock.h"
 #include "precis/hmap.h"
 #include "precis/mongo_conn.h"
 #include "precis/pwhash.h"
@@ -217,9 +218,6 @@ void auth__cache_tick(struct auth__data *d);
  * in the last fifth of their TTL, drop expired negative entries.
  */
 void auth__cache_sweep(struct auth__data *d, int64_t now);
-
-/* auth__now_ms - the monotonic clock in milliseconds. */
-int64_t auth__now_ms(void);
 
 /* ---- lookup.c (broker thread) ---- */
 

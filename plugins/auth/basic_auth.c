@@ -137,7 +137,7 @@ int auth__on_basic_auth(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct auth__data *d = userdata;
 	struct login l = {d, ed->username, mosquitto_client_id(ed->client),
-	                  mosquitto_client_address(ed->client), auth__now_ms()};
+	                  mosquitto_client_address(ed->client), pc_mono_ms()};
 	const char *why = NULL;
 	bool guess = false;
 	struct auth__principal *e;

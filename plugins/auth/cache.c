@@ -15,7 +15,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
 #include "precis/error.h"
@@ -26,14 +25,6 @@
 #define NEGATIVE_MAX      100000 /* negative entries kept at most */
 #define REQUEST_RETRY_MS  30000  /* re-request a refresh that got no answer */
 
-int64_t auth__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int auth__cache_init(struct auth__data *d)
 {
 	d->cache = pc_hmap_new(1024);
@@ -41,7 +32,7 @@ int auth__cache_init(struct auth__data *d)
 	d->requests = pc_queue_new(REQUEST_QUEUE_CAP);
 	if (!d->cache || !d->updates || !d->requests)
 		return MOSQ_ERR_NOMEM;
-	d->rnd = (uint64_t)auth__now_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)d;
+	d->rnd = (uint64_t)pc_mono_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)d;
 	d->cache_gen = 1; /* memo slots start at gen 0: empty */
 	return MOSQ_ERR_SUCCESS;
 }
@@ -163,7 +154,7 @@ static struct auth__principal *store(struct auth__data *d, const char *id,
 	size_t len = strlen(id);
 	struct auth__principal *e = pc_hmap_get(d->cache, id, len), next;
 	const char *why;
-	int64_t now = auth__now_ms();
+	int64_t now = pc_mono_ms();
 
 	memset(&next, 0, sizeof next);
 	next.gen = gen;

@@ -36,7 +36,7 @@ int auth__lookup_init(struct auth__data *d)
 	pc_backoff_init(&l->backoff, d->conf.backend.reconnect_min_ms,
 	                d->conf.backend.reconnect_max_ms);
 	l->tokens = (double)d->conf.lookup_rate;
-	l->refilled_ms = auth__now_ms();
+	l->refilled_ms = pc_mono_ms();
 	l->ready = true;
 	return MOSQ_ERR_SUCCESS;
 }
@@ -90,7 +90,7 @@ int auth__lookup_run(struct auth__data *d, const char *id, struct pc_principal_r
                      struct pc_pwhash *hash)
 {
 	struct auth__lookup *l = &d->lookup;
-	int64_t now = auth__now_ms();
+	int64_t now = pc_mono_ms();
 	bson_error_t berr;
 	char err[512] = "";
 	int rc;

@@ -76,7 +76,7 @@ static int auth__on_tick(int event, void *event_data, void *userdata)
 	auth__cache_tick(d);
 	/* A busy broker ticks tens of thousands of times a second: housekeeping
 	 * runs at most every SWEEP_MS, not on every tick. */
-	now = auth__now_ms();
+	now = pc_mono_ms();
 	if (now >= d->next_sweep_ms) {
 		d->next_sweep_ms = now + AUTH_SWEEP_MS;
 		auth__cache_sweep(d, now);

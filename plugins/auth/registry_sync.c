@@ -144,7 +144,7 @@ static int fetch(struct auth__data *d, mongoc_client_t *client, const char **ids
 static int preload(struct auth__data *d, mongoc_client_t *client, char *err, size_t errlen)
 {
 	struct scan_ctx s = {d, NULL, NULL, 0, 0};
-	int64_t t0 = auth__now_ms();
+	int64_t t0 = pc_mono_ms();
 	void *r;
 	int rc;
 
@@ -164,7 +164,7 @@ static int preload(struct auth__data *d, mongoc_client_t *client, char *err, siz
 	flush(d);
 	pc_log(&d->base.log, PC_LOG_INFO,
 	       "preloaded %zu registry records in %lld ms (change log at %lld)", s.count,
-	       (long long)(auth__now_ms() - t0), (long long)d->sync.change_seq);
+	       (long long)(pc_mono_ms() - t0), (long long)d->sync.change_seq);
 	return PC_OK;
 }
 
@@ -214,7 +214,7 @@ static int poll_changes(struct auth__data *d, mongoc_client_t *client, char *err
 	if (!c)
 		return PC_OK; /* try again next poll */
 	c->d = d;
-	c->now = auth__now_ms();
+	c->now = pc_mono_ms();
 	rc = pc_registry_changes(client, d->mongo.db, d->sync.change_seq, CHANGES_PER_POLL,
 	                         on_change, c, err, errlen);
 	if (rc == PC_OK && c->n > 0)
@@ -255,21 +255,21 @@ int auth__sync_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms
 		return PC_OK; /* requests wait for the next connect's preload */
 	if (fresh) {
 		rc = preload(d, client, err, errlen);
-		d->sync.next_poll_ms = auth__now_ms() + d->conf.change_poll_ms;
+		d->sync.next_poll_ms = pc_mono_ms() + d->conf.change_poll_ms;
 	}
 	if (rc == PC_OK)
 		rc = answer_requests(d, client, err, errlen);
-	now = auth__now_ms();
+	now = pc_mono_ms();
 	if (rc == PC_OK && now >= d->sync.next_poll_ms) {
 		rc = poll_changes(d, client, err, errlen);
-		d->sync.next_poll_ms = auth__now_ms() + d->conf.change_poll_ms;
+		d->sync.next_poll_ms = pc_mono_ms() + d->conf.change_poll_ms;
 	}
 	flush(d);
 	if (rc != PC_OK) {
 		pb_count(&d->n.backend_errors, 1);
 		return rc;
 	}
-	now = auth__now_ms();
+	now = pc_mono_ms();
 	*next_ms = pc_queue_depth(d->requests) > 0
 	               ? 0
 	               : (d->sync.next_poll_ms > now ? d->sync.next_poll_ms - now : 0);

@@ -11,18 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base.h"
+#include "precis/clock.h"
 #include "precis/error.h"
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int pb_stats_init(struct pb_stats *s, const struct pb_stat *rows, size_t n, int64_t interval_ms)
 {
@@ -68,7 +60,7 @@ static bool publish(struct pb_plugin *p, const char *name, uint64_t value)
 
 void pb_stats_tick(struct pb_plugin *p, struct pb_stats *s)
 {
-	pb_stats_tick_at(p, s, mono_ms());
+	pb_stats_tick_at(p, s, pc_mono_ms());
 }
 
 void pb_stats_tick_at(struct pb_plugin *p, struct pb_stats *s, int64_t now)
@@ -91,5 +83,5 @@ void pb_stats_tick_at(struct pb_plugin *p, struct pb_stats *s, int64_t now)
 void pb_stats_flush(struct pb_plugin *p, struct pb_stats *s)
 {
 	s->next_ms = 0;
-	pb_stats_tick_at(p, s, mono_ms());
+	pb_stats_tick_at(p, s, pc_mono_ms());
 }

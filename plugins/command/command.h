@@ -29,6 +29,7 @@
 #include "base.h"
 #include <mqtt_protocol.h> /* MQTT_PROP_* */
 #include "devices.h"
+#include "precis/clock.h"
 #include "precis/mongo_conn.h"
 #include "precis/redis_conn.h"
 #include "protocol.h"
@@ -180,10 +181,6 @@ struct command__data {
 };
 
 /* ---- plugin.c: shared helpers ---- */
-
-/* command__now_ms / command__mono_ms - wall-clock and monotonic milliseconds. Any thread. */
-int64_t command__now_ms(void);
-int64_t command__mono_ms(void);
 
 /*
  * command__bad_input - count c (may be NULL) and log why a client's message was refused

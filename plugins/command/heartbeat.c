@@ -163,7 +163,7 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
                       const struct pc_topic *t)
 {
 	bool is_hb = t->kind == PC_T_DEV_HB, flush;
-	int64_t now = command__now_ms();
+	int64_t now = pc_wall_ms();
 	int qos = ed->qos > 1 ? 1 : ed->qos;
 	struct command__device *dev;
 	struct command__hb hb;
@@ -195,7 +195,7 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
 			publish_hb_ack(d, NULL, t, qos, now, NULL);
 		return;
 	}
-	if (command__presence_beat(&dev->presence, &d->presence, now, command__mono_ms(),
+	if (command__presence_beat(&dev->presence, &d->presence, now, pc_mono_ms(),
 	                           is_hb ? &hb : NULL, ed->client,
 	                           &flush) == COMMAND_PRESENCE_ONLINE)
 		command__presence_changed(d, dev, is_hb ? "heartbeat" : "data");

@@ -48,7 +48,7 @@ void command__presence_changed(struct command__data *d, struct command__device *
 	pb_count(dev->presence.online ? &d->stats.online : &d->stats.offline, 1);
 	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_OPS_PRESENCE, dev->id,
 	                   NULL) >= 0 &&
-	    (payload = command__presence_payload(dev->presence.online, command__now_ms(),
+	    (payload = command__presence_payload(dev->presence.online, pc_wall_ms(),
 	                                         dev->presence.seq, reason, &len)) != NULL) {
 		command__publish(NULL, topic, payload, len, 1, true, NULL);
 		free(payload);
@@ -71,7 +71,7 @@ void command__on_disconnect(struct command__data *d, const struct mosquitto *cli
 
 void command__presence_sweep(struct command__data *d)
 {
-	int64_t now = command__mono_ms(), elapsed = now - d->sweep_mono;
+	int64_t now = pc_mono_ms(), elapsed = now - d->sweep_mono;
 	size_t count = command__devices_count(&d->devices), budget;
 	struct command__device *dev;
 

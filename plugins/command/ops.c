@@ -38,7 +38,7 @@ static void refuse(struct command__data *d, const char *dev, const char *op, con
 	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_OPS_CMD_STATE, dev, NULL) <
 	    0)
 		return;
-	payload = command__refused_payload(op, command__now_ms(), why, &len);
+	payload = command__refused_payload(op, pc_wall_ms(), why, &len);
 	if (payload)
 		command__publish(NULL, topic, payload, len, 1, false, NULL);
 	free(payload);
@@ -58,16 +58,15 @@ void command__on_ops_cmd(struct command__data *d, const struct mosquitto_evt_mes
 	if (ed->payloadlen > d->conf.max_payload) {
 		snprintf(err, sizeof err, "payload of %u bytes is over plugin_opt_max_payload",
 		         ed->payloadlen);
-	} else if (command__request_parse(ed->payload, ed->payloadlen, command__now_ms(),
-	                                  &d->defaults, &r, err, sizeof err) == PC_OK) {
+	} else if (command__request_parse(ed->payload, ed->payloadlen, pc_wall_ms(), &d->defaults,
+	                                  &r, err, sizeof err) == PC_OK) {
 		j = command__job_new(COMMAND_JOB_ENQUEUE, t->id, t->id_len);
 		if (j && (j->text = malloc(r.args_len + 1)) != NULL) {
 			memcpy(j->text, r.args, r.args_len);
 			j->text[r.args_len] = '\0';
 			j->req = r;
 			j->req.args = j->text;
-			command__cid_make(j->cid, sizeof j->cid, command__now_ms(), next_rand(d),
-			                  dev);
+			command__cid_make(j->cid, sizeof j->cid, pc_wall_ms(), next_rand(d), dev);
 			if (command__job_push(d, j) == PC_OK)
 				return;
 			refuse(d, dev, r.op, "the plugin is overloaded, try again");

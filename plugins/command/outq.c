@@ -109,8 +109,7 @@ static void restore(struct command__data *d, struct command__out *m)
 	/* A device that beat since the broker started knows better than Redis. */
 	if (dev && !dev->presence.online && dev->presence.last_seen == 0)
 		command__presence_restore(&dev->presence, &d->presence, m->last_seen,
-		                          m->interval_ms, m->seq, command__now_ms(),
-		                          command__mono_ms());
+		                          m->interval_ms, m->seq, pc_wall_ms(), pc_mono_ms());
 }
 
 void command__outq_drain(struct command__data *d, size_t max)

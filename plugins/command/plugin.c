@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "command.h"
@@ -126,26 +125,10 @@ struct command__plugin {
 
 _Static_assert(offsetof(struct command__plugin, d) == 0, "d must come first");
 
-int64_t command__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t command__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void command__bad_input(struct command__data *d, atomic_uint_fast64_t *c, const char *client,
                         const char *topic, const char *why)
 {
-	int64_t second = command__mono_ms() / 1000;
+	int64_t second = pc_mono_ms() / 1000;
 
 	if (c)
 		pb_count(c, 1);
@@ -209,7 +192,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	command__outq_drain(d, 0);
 	command__presence_sweep(d);
 	pb_stats_tick(&d->base, &d->pstats);
-	if (d->warn_suppressed && command__mono_ms() / 1000 != d->warn_second) {
+	if (d->warn_suppressed && pc_mono_ms() / 1000 != d->warn_second) {
 		pc_log(&d->base.log, PC_LOG_NOTICE, "%llu more refused messages not logged",
 		       (unsigned long long)d->warn_suppressed);
 		d->warn_suppressed = 0;
@@ -288,7 +271,7 @@ static int settle(struct command__data *d)
 		return MOSQ_ERR_INVAL;
 	}
 	if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		uint64_t t = (uint64_t)command__now_ms() ^ ((uint64_t)getpid() << 32);
+		uint64_t t = (uint64_t)pc_wall_ms() ^ ((uint64_t)getpid() << 32);
 
 		memcpy(seed, &t, sizeof t);
 		memcpy(seed + 8, &d, sizeof d < 8 ? sizeof d : 8);

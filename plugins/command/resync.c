@@ -42,7 +42,7 @@ void command__handle_view(struct command__data *d, const char *dev, const redisR
 	m->ok = r->type != REDIS_REPLY_ERROR && command__reply_view(r, &m->view) == PC_OK;
 	if (m->ok) {
 		if (m->view.due_in >= 0)
-			command__due_set(due, dev, command__mono_ms() + m->view.due_in + 1);
+			command__due_set(due, dev, pc_mono_ms() + m->view.due_in + 1);
 		else
 			command__due_cancel(due, dev);
 	}

@@ -106,7 +106,7 @@ static int sub_check(void *conn, char *err, size_t errlen)
 		return PC_OK; /* one at a time; the work function times it out */
 	if (redisAppendCommand(s->conn.ctx, "PING") != REDIS_OK || flush_out(s->conn.ctx) != PC_OK)
 		return pc_errf(err, errlen, PC_ERR_IO, "PING: %s", s->conn.ctx->errstr);
-	s->ping_sent = command__mono_ms();
+	s->ping_sent = pc_mono_ms();
 	return PC_OK;
 }
 
@@ -170,7 +170,7 @@ int command__sub_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_
 		freeReplyObject(r);
 	}
 	/* A PONG is due within a round trip; a busy machine gets a check interval more. */
-	if (s->ping_sent && command__mono_ms() - s->ping_sent >
+	if (s->ping_sent && pc_mono_ms() - s->ping_sent >
 	                        d->conf.command_timeout_ms + d->conf.backend.check_interval_ms)
 		return pc_errf(
 		    err, errlen, PC_ERR_TIMEOUT, "no PONG within %lld ms",

@@ -129,7 +129,7 @@ static bool append(struct command__data *d, struct redisContext *ctx, struct com
 		snprintf(num[0], sizeof num[0], "%" PRId64, j->presence.last_seen);
 		snprintf(num[1], sizeof num[1], "%" PRId64, j->presence.interval_ms);
 		snprintf(num[2], sizeof num[2], "%" PRId64, j->presence.seq);
-		snprintf(num[3], sizeof num[3], "%" PRId64, command__now_ms());
+		snprintf(num[3], sizeof num[3], "%" PRId64, pc_wall_ms());
 		return redisAppendCommandArgv(ctx, 14, argv, NULL) == REDIS_OK;
 	}
 	if (j->kind == COMMAND_JOB_ARCHIVE) {
@@ -167,7 +167,7 @@ static void refused(struct command__data *d, const struct command__job *j, const
 	       j->dev, why);
 	if (pc_topic_build(topic, sizeof topic, d->conf.topic_root, PC_T_OPS_CMD_STATE, j->dev,
 	                   NULL) < 0 ||
-	    !(payload = command__refused_payload(j->req.op, command__now_ms(), why, &len)))
+	    !(payload = command__refused_payload(j->req.op, pc_wall_ms(), why, &len)))
 		return;
 	command__out_publish(d, topic, payload, len, 1, false);
 	free(payload);
@@ -295,7 +295,7 @@ static size_t gather(struct command__data *d, struct command__job **jobs)
 {
 	struct command__worker *w = d->worker;
 	char dev[PC_ID_MAX + 1];
-	int64_t now = command__mono_ms();
+	int64_t now = pc_mono_ms();
 	size_t n = 0;
 
 	for (; n < w->ncarry; n++)
@@ -392,7 +392,7 @@ int command__worker_work(void *arg, void *conn, bool up, bool fresh, int64_t *ne
 	if (rounds == ROUNDS || pc_queue_depth(d->jobs) > 0)
 		*next_ms = 0;
 	else if (due != INT64_MAX)
-		*next_ms = due - command__mono_ms() < check ? due - command__mono_ms() : check;
+		*next_ms = due - pc_mono_ms() < check ? due - pc_mono_ms() : check;
 	if (*next_ms < 0)
 		*next_ms = 0;
 	return PC_OK;

@@ -30,7 +30,7 @@ static void log_data_problem(struct store__data *d, const char *what, const stru
 {
 	uint64_t suppressed;
 
-	if (store__ratelog_allow(&d->w.rl_data, store__mono_ms(), &suppressed))
+	if (store__ratelog_allow(&d->w.rl_data, pc_mono_ms(), &suppressed))
 		pc_log(&d->base.log, PC_LOG_WARNING, "%s on '%.*s' (record %" PRIu64 "): %s", what,
 		       (int)r->topic_len, r->topic, r->seq, detail);
 	if (suppressed)
@@ -272,7 +272,7 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &d->caps);
 		v[i]->opens = e->st.count == 1; /* the first sample of a new bucket */
 	}
-	e->used_ms = store__mono_ms();
+	e->used_ms = pc_mono_ms();
 	free(ids.v);
 	return PC_OK;
 }

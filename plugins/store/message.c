@@ -34,7 +34,7 @@ static void log_refusal(struct store__data *d, const char *what, const char *top
 {
 	uint64_t suppressed;
 
-	if (store__ratelog_allow(&d->rl_deny, store__mono_ms(), &suppressed))
+	if (store__ratelog_allow(&d->rl_deny, pc_mono_ms(), &suppressed))
 		pc_log(&d->base.log, PC_LOG_WARNING, "%s '%s': %s", what, topic, detail);
 	if (suppressed)
 		pc_log(&d->base.log, PC_LOG_WARNING, "%" PRIu64 " more refusals not logged",
@@ -68,7 +68,7 @@ int store__on_message(int event, void *event_data, void *userdata)
 		log_refusal(d, "refused", ed->topic, err);
 		return refuse(ed, false);
 	}
-	rc = store__spool_append(&d->spool, store__wall_ms(), ed->qos, ed->topic, tlen, ed->payload,
+	rc = store__spool_append(&d->spool, pc_wall_ms(), ed->qos, ed->topic, tlen, ed->payload,
 	                         ed->payloadlen, &seq, err, sizeof err);
 	if (rc == PC_OK) {
 		pb_count(&d->c.accepted, 1);

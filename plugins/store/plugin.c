@@ -151,7 +151,7 @@ static const struct pb_callback store_callbacks[] = {
 /* flush - give the writer up to flush_timeout to write what the spool holds. */
 static void flush(struct store__data *d)
 {
-	int64_t deadline = store__mono_ms() + d->conf.flush_timeout_ms;
+	int64_t deadline = pc_mono_ms() + d->conf.flush_timeout_ms;
 	uint64_t target = d->spool.next_seq;
 	struct timespec pause = {0, 10 * 1000000L};
 
@@ -159,7 +159,7 @@ static void flush(struct store__data *d)
 		return;
 	atomic_store(&d->w.draining, true);
 	pb_backend_wake(&d->mongo_backend);
-	while (atomic_load(&d->w.done_seq) < target && store__mono_ms() < deadline &&
+	while (atomic_load(&d->w.done_seq) < target && pc_mono_ms() < deadline &&
 	       pc_supervisor_state(d->mongo_backend.sup) == PC_BACKEND_UP)
 		nanosleep(&pause, NULL);
 	if (atomic_load(&d->w.done_seq) < target)
@@ -276,7 +276,7 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	pb_backend_set_work(&d->mongo_backend, store__work, d);
-	atomic_store(&d->c.started_ms, (uint64_t)store__wall_ms());
+	atomic_store(&d->c.started_ms, (uint64_t)pc_wall_ms());
 	for (size_t i = 0; i < NSTATS; i++)
 		d->stat_rows[i] =
 		    (struct pb_stat){stat_names[i].name,

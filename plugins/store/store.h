@@ -27,6 +27,7 @@
 
 #include "base.h"
 #include "bucket.h"
+#include "precis/clock.h"
 #include "precis/mongo_conn.h"
 #include "route.h"
 #include "spool.h"
@@ -203,9 +204,5 @@ int store__ensure_indexes(struct store__data *d, struct _mongoc_client_t *client
  */
 int store__retention_sweep(struct store__data *d, struct _mongoc_client_t *client, int64_t now_ms,
                            char *err, size_t errlen);
-
-/* store__wall_ms / store__mono_ms - CLOCK_REALTIME / CLOCK_MONOTONIC in milliseconds. */
-int64_t store__wall_ms(void);
-int64_t store__mono_ms(void);
 
 #endif

@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "batch.h"
 #include "precis/bucket.h"
@@ -48,22 +47,6 @@
 /* Forget slot states unused for this long (and sweep this often). */
 #define SLOT_IDLE_MS   (10 * 60 * 1000)
 #define SWEEP_EVERY_MS 60000
-
-int64_t store__wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t store__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* store__writer_init - contract in store.h. */
 int store__writer_init(struct store__data *d)
@@ -176,11 +159,11 @@ static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *e
 {
 	bson_error_t berr;
 	bson_t reply;
-	int64_t t0 = store__mono_ms(), ms;
+	int64_t t0 = pc_mono_ms(), ms;
 	uint32_t ok = mongoc_bulk_operation_execute(bulk, &reply, &berr);
 	int rc = PC_OK;
 
-	ms = store__mono_ms() - t0;
+	ms = pc_mono_ms() - t0;
 	atomic_store_explicit(&d->c.latency_ms, (uint64_t)ms, memory_order_relaxed);
 	if ((uint64_t)ms > atomic_load_explicit(&d->c.latency_max_ms, memory_order_relaxed))
 		atomic_store_explicit(&d->c.latency_max_ms, (uint64_t)ms, memory_order_relaxed);
@@ -290,7 +273,7 @@ static void log_write_problem(struct store__data *d, const char *what, uint64_t 
 {
 	uint64_t suppressed;
 
-	if (store__ratelog_allow(&d->w.rl_write, store__mono_ms(), &suppressed))
+	if (store__ratelog_allow(&d->w.rl_write, pc_mono_ms(), &suppressed))
 		pc_log(&d->base.log, PC_LOG_ERR, "%s %" PRIu64 " refused by MongoDB (%s); %s", what,
 		       seq, detail, then);
 	if (suppressed)
@@ -400,7 +383,7 @@ static bool batch_due(struct store__data *d, uint64_t backlog, int64_t *wait_ms)
 	if (store__spool_next(&d->spool, &rec, &after) != PC_OK)
 		return true;
 	store__spool_rewind(&d->spool, &d->w.done);
-	age = store__wall_ms() - rec.recv_ms;
+	age = pc_wall_ms() - rec.recv_ms;
 	if (age >= d->conf.batch_delay_ms)
 		return true;
 	*wait_ms = d->conf.batch_delay_ms - (age > 0 ? age : 0);
@@ -418,7 +401,7 @@ static int housekeeping(struct store__data *d, mongoc_client_t *client, int64_t 
                         size_t errlen)
 {
 	struct store__writer *w = &d->w;
-	int64_t now = store__mono_ms();
+	int64_t now = pc_mono_ms();
 	int rc = PC_OK;
 
 	if (w->ck_dirty && (now >= w->ck_at || atomic_load(&w->draining))) {
@@ -437,7 +420,7 @@ static int housekeeping(struct store__data *d, mongoc_client_t *client, int64_t 
 	}
 	if (client && d->conf.retention_ms > 0) {
 		if (now >= w->retention_at) {
-			rc = store__retention_sweep(d, client, store__wall_ms(), err, errlen);
+			rc = store__retention_sweep(d, client, pc_wall_ms(), err, errlen);
 			w->retention_at = now + d->conf.retention_interval_ms;
 		}
 		*next_ms = min64(*next_ms, w->retention_at - now);
@@ -458,7 +441,7 @@ int store__work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, ch
 	struct store__data *d = arg;
 	struct store__writer *w = &d->w;
 	mongoc_client_t *client = up ? ((struct pc_mongo_conn *)conn)->client : NULL;
-	int64_t deadline = store__mono_ms() + SLICE_MS, wait = *next_ms;
+	int64_t deadline = pc_mono_ms() + SLICE_MS, wait = *next_ms;
 	int rc;
 
 	atomic_store(&d->c.spool_bytes, atomic_load(&d->spool.bytes));
@@ -493,7 +476,7 @@ int store__work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, ch
 			outage_begin(d);
 			return rc;
 		}
-		if (store__mono_ms() >= deadline) {
+		if (pc_mono_ms() >= deadline) {
 			wait = 0;
 			break;
 		}

@@ -31,9 +31,6 @@
 #include "precis/queue.h"
 #include "precis/registry.h"
 
-/* Roles with a template option; admin is always superuser. */
-#define AUTH_TEMPLATE_ROLES PC_ROLE_ADMIN
-
 struct auth__config {
 	struct pb_mongo_opts mongo;
 	struct pb_backend_opts backend;
@@ -127,6 +124,7 @@ struct auth__data {
 	struct pc_mongo_conn mongo; /* the worker's connection */
 	struct pb_backend mongo_backend;
 	struct pb_stats stats;
+	struct pb_stat stat_rows[16]; /* what stats publishes (plugin.c) */
 	struct auth__counters n;
 
 	/* Broker thread. */
@@ -285,8 +283,5 @@ int auth__sync_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms
 
 int auth__on_basic_auth(int event, void *event_data, void *userdata);
 int auth__on_acl_check(int event, void *event_data, void *userdata);
-
-/* auth__mac - the keyed MAC of a password that the verified-credential cache stores. */
-void auth__mac(const struct auth__data *d, const char *password, size_t len, unsigned char out[32]);
 
 #endif

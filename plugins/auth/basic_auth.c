@@ -23,7 +23,9 @@
 #include "auth.h"
 #include "precis/error.h"
 
-void auth__mac(const struct auth__data *d, const char *password, size_t len, unsigned char out[32])
+/* mac - the keyed MAC of a password that the verified-credential cache stores. */
+static void mac_of(const struct auth__data *d, const char *password, size_t len,
+                   unsigned char out[32])
 {
 	unsigned int n = 32;
 
@@ -119,9 +121,9 @@ static struct auth__principal *find(struct login *l, const char **why, bool *gue
 		return NULL;
 	}
 	auth__cache_request(d, l->user); /* so that a retry finds it */
-	if (rc == PC_ERR_IO || !d->mongo_backend.sup ||
-	    pc_supervisor_state(d->mongo_backend.sup) != PC_BACKEND_UP) {
-		pb_count(&d->n.backend_errors, 1);
+	if (rc == PC_ERR_IO || !pb_backend_up(&d->mongo_backend)) {
+		if (rc != PC_ERR_IO) /* a failed lookup counted its error already */
+			pb_count(&d->n.backend_errors, 1);
 		*why = "registry unavailable and principal not cached";
 	} else if (d->loaded) {
 		*why = "unknown principal";
@@ -174,7 +176,7 @@ int auth__on_basic_auth(int event, void *event_data, void *userdata)
 		return refuse(&l, "client id must equal the username for this role", false);
 
 	pwlen = strlen(ed->password);
-	auth__mac(d, ed->password, pwlen, mac);
+	mac_of(d, ed->password, pwlen, mac);
 	if (e->has_verified && CRYPTO_memcmp(mac, e->verified, sizeof mac) == 0) {
 		pb_count(&d->n.cache_verified, 1);
 	} else if (pc_pwhash_verify(&e->hash, ed->password, pwlen)) {

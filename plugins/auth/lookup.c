@@ -95,8 +95,7 @@ int auth__lookup_run(struct auth__data *d, const char *id, struct pc_principal_r
 	char err[512] = "";
 	int rc;
 
-	if (!l->ready || !d->mongo_backend.sup ||
-	    pc_supervisor_state(d->mongo_backend.sup) != PC_BACKEND_UP || now < l->open_until_ms ||
+	if (!l->ready || !pb_backend_up(&d->mongo_backend) || now < l->open_until_ms ||
 	    !take_token(d, now))
 		return PC_ERR_FULL;
 	if (!l->client) {

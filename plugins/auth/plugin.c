@@ -166,16 +166,12 @@ static int setup_stats(struct auth__data *d)
 	    {"registry/invalid", &d->n.invalid_records},
 	    {"registry/loads", &d->n.preloads},
 	};
-	struct pb_stat *copy = malloc(sizeof rows);
 
-	if (!copy)
+	_Static_assert(sizeof rows == sizeof d->stat_rows, "stat_rows must hold every row");
+	memcpy(d->stat_rows, rows, sizeof rows);
+	if (pb_stats_init(&d->stats, d->stat_rows, sizeof rows / sizeof rows[0],
+	                  d->conf.stats_interval_ms) != PC_OK)
 		return MOSQ_ERR_NOMEM;
-	memcpy(copy, rows, sizeof rows);
-	if (pb_stats_init(&d->stats, copy, sizeof rows / sizeof rows[0],
-	                  d->conf.stats_interval_ms) != PC_OK) {
-		free(copy);
-		return MOSQ_ERR_NOMEM;
-	}
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -189,7 +185,6 @@ static void auth__free(struct auth__data *d)
 	auth__lockout_free(d->lockout);
 	for (int i = 0; i < PC_ROLE_COUNT; i++)
 		pc_acl_role_cleanup(&d->roles[i]);
-	free((void *)d->stats.rows);
 	pb_stats_cleanup(&d->stats);
 	pc_mongo_conn_cleanup(&d->mongo);
 	pc_opts_free(auth_opts, NOPTS, &d->conf);

@@ -219,6 +219,11 @@ void pb_backend_wake(struct pb_backend *b)
 	pc_supervisor_wake(b->sup);
 }
 
+bool pb_backend_up(const struct pb_backend *b)
+{
+	return b->sup && pc_supervisor_state(b->sup) == PC_BACKEND_UP;
+}
+
 void pb_backend_stop(struct pb_backend *b)
 {
 	pc_supervisor_stop(b->sup);

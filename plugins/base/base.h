@@ -189,6 +189,12 @@ void pb_backend_set_work(struct pb_backend *b, pc_work_fn work, void *arg);
 void pb_backend_wake(struct pb_backend *b);
 
 /*
+ * pb_backend_up - whether b's supervisor runs and last found the backend up
+ * (false before the first TICK). Any thread.
+ */
+bool pb_backend_up(const struct pb_backend *b);
+
+/*
  * pb_stats_init - prepare s to publish rows[0..n) every interval_ms. rows
  * and the atomics they point to must outlive s. Returns PC_OK or
  * PC_ERR_NOMEM. Release with pb_stats_cleanup, also after a failure.

@@ -201,7 +201,7 @@ void command__on_beat(struct command__data *d, const struct mosquitto_evt_messag
 		command__presence_changed(d, dev, is_hb ? "heartbeat" : "data");
 	else if (flush)
 		command__presence_flush(d, dev, is_hb ? "heartbeat" : "data");
-	if (d->redis_backend.sup && pc_supervisor_state(d->redis_backend.sup) == PC_BACKEND_UP &&
+	if (pb_backend_up(&d->redis_backend) &&
 	    deliver(d, dev, mosquitto_client_protocol_version(ed->client) == 5, now) > 0)
 		return;
 	if (is_hb)

@@ -160,7 +160,7 @@ static void flush(struct store__data *d)
 	atomic_store(&d->w.draining, true);
 	pb_backend_wake(&d->mongo_backend);
 	while (atomic_load(&d->w.done_seq) < target && pc_mono_ms() < deadline &&
-	       pc_supervisor_state(d->mongo_backend.sup) == PC_BACKEND_UP)
+	       pb_backend_up(&d->mongo_backend))
 		nanosleep(&pause, NULL);
 	if (atomic_load(&d->w.done_seq) < target)
 		pc_log(&d->base.log, PC_LOG_NOTICE,

@@ -20,6 +20,7 @@
 #include <mongoc/mongoc.h>
 
 #include "precis/error.h"
+#include "precis/mongo_error.h"
 #include "precis/hmap.h"
 #include "precis/mongo_conn.h"
 #include "precis/supervisor.h"
@@ -72,19 +73,13 @@ static void requeue(struct br_store *s, struct pend *p)
 	}
 }
 
-static bool connection_error(const bson_error_t *e)
-{
-	return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_SERVER_SELECTION ||
-	       e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
-}
-
-/* One document, by itself; returns false on a connection failure. */
+/* One document, by itself; returns false on a transient failure (pc_mongo_failure_kind). */
 static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend *p, char *err,
                       size_t errlen)
 {
-	bson_t doc, sel, opts;
+	bson_t doc, sel, opts, reply;
 	bson_error_t e;
-	bool ok;
+	bool ok, transient;
 
 	if (!bson_init_from_json(&doc, p->json, (ssize_t)p->len, &e)) {
 		atomic_fetch_add(&s->failed, 1);
@@ -95,7 +90,9 @@ static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend
 	BSON_APPEND_UTF8(&sel, "_id", p->id);
 	bson_init(&opts);
 	BSON_APPEND_BOOL(&opts, "upsert", true);
-	ok = mongoc_collection_replace_one(coll, &sel, &doc, &opts, NULL, &e);
+	ok = mongoc_collection_replace_one(coll, &sel, &doc, &opts, &reply, &e);
+	transient = !ok && pc_mongo_failure_kind(&e, &reply) == PC_MONGO_TRANSIENT;
+	bson_destroy(&reply);
 	bson_destroy(&doc);
 	bson_destroy(&sel);
 	bson_destroy(&opts);
@@ -103,7 +100,7 @@ static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend
 		atomic_fetch_add(&s->written, 1);
 		return true;
 	}
-	if (connection_error(&e)) {
+	if (transient) {
 		pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
 		return false;
 	}
@@ -112,7 +109,7 @@ static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend
 	return true;
 }
 
-/* Write batch[0..n) (one collection) as one bulk; false on a connection failure. */
+/* Write batch[0..n) (one collection) as one bulk; false on a transient failure. */
 static bool write_bulk(struct br_store *s, mongoc_client_t *client, struct pend **batch, size_t n,
                        char *err, size_t errlen)
 {
@@ -141,7 +138,7 @@ static bool write_bulk(struct br_store *s, mongoc_client_t *client, struct pend 
 	atomic_fetch_add(&s->batches, 1);
 	if (mongoc_bulk_operation_execute(bulk, &reply, &e)) {
 		atomic_fetch_add(&s->written, n);
-	} else if (connection_error(&e)) {
+	} else if (pc_mongo_failure_kind(&e, &reply) == PC_MONGO_TRANSIENT) {
 		pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
 		ok = false;
 	} else {

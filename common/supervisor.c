@@ -33,6 +33,7 @@ struct pc_supervisor {
 	pthread_cond_t wake;
 	bool stopping; /* under lock */
 	bool woken;    /* under lock: pc_supervisor_wake since the last work call */
+	bool halted;   /* the thread is joined (owner's thread only) */
 
 	atomic_int state;
 	atomic_uint_fast64_t connects, failures, checks, works;
@@ -258,9 +259,9 @@ struct pc_supervisor *pc_supervisor_start(const struct pc_backend_ops *ops, void
 	return s;
 }
 
-void pc_supervisor_stop(struct pc_supervisor *s)
+void pc_supervisor_halt(struct pc_supervisor *s)
 {
-	if (!s)
+	if (!s || s->halted)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
@@ -268,6 +269,14 @@ void pc_supervisor_stop(struct pc_supervisor *s)
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
 	s->ops->disconnect(s->conn);
+	s->halted = true;
+}
+
+void pc_supervisor_stop(struct pc_supervisor *s)
+{
+	if (!s)
+		return;
+	pc_supervisor_halt(s);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -224,6 +224,11 @@ bool pb_backend_up(const struct pb_backend *b)
 	return b->sup && pc_supervisor_state(b->sup) == PC_BACKEND_UP;
 }
 
+void pb_backend_halt(struct pb_backend *b)
+{
+	pc_supervisor_halt(b->sup);
+}
+
 void pb_backend_stop(struct pb_backend *b)
 {
 	pc_supervisor_stop(b->sup);

@@ -236,7 +236,13 @@ int pb_mongo_init(struct pb_plugin *p, struct pb_backend *b, struct pc_mongo_con
                   const struct pb_mongo_opts *o, const struct pb_backend_opts *bo,
                   const char *thread_name);
 
-/* pb_backend_stop - stop and join the supervisor if it runs. */
+/*
+ * pb_backend_halt - stop and join the supervisor if it runs, keeping it
+ * allocated (pc_supervisor_halt) until pb_backend_stop.
+ */
+void pb_backend_halt(struct pb_backend *b);
+
+/* pb_backend_stop - stop and join the supervisor if it runs, and free it. */
 void pb_backend_stop(struct pb_backend *b);
 
 /*

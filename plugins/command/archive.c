@@ -20,6 +20,7 @@
 
 #include "command.h"
 #include "precis/error.h"
+#include "precis/mongo_error.h"
 
 #define PER_CALL 256
 
@@ -51,12 +52,8 @@ int command__archive_push(struct command__data *d, struct command__arec *r)
 	return PC_OK;
 }
 
-static bool connection_error(const bson_error_t *e)
-{
-	return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_SERVER_SELECTION;
-}
-
-/* Write one record: PC_OK, PC_ERR_IO (the connection failed) or PC_ERR_BACKEND (refused). */
+/* Write one record: PC_OK, PC_ERR_IO (transient: pc_mongo_failure_kind) or PC_ERR_BACKEND
+ * (refused). */
 static int write_one(mongoc_collection_t *coll, const struct command__arec *r, char *err,
                      size_t errlen)
 {
@@ -67,16 +64,19 @@ static int write_one(mongoc_collection_t *coll, const struct command__arec *r, c
 
 	BSON_APPEND_UTF8(&sel, "_id", r->cid);
 	for (int text_only = 0; text_only < 2; text_only++) {
-		bson_t doc = BSON_INITIALIZER;
+		bson_t doc = BSON_INITIALIZER, reply = BSON_INITIALIZER;
 		bool ok = command__archive_doc(r, text_only, &doc, err, errlen) == PC_OK &&
-		          mongoc_collection_replace_one(coll, &sel, &doc, opts, NULL, &e);
+		          mongoc_collection_replace_one(coll, &sel, &doc, opts, &reply, &e);
+		bool transient =
+		    !ok && e.code && pc_mongo_failure_kind(&e, &reply) == PC_MONGO_TRANSIENT;
 
 		bson_destroy(&doc);
+		bson_destroy(&reply);
 		if (ok) {
 			rc = PC_OK;
 			break;
 		}
-		if (e.code && connection_error(&e)) {
+		if (transient) {
 			rc = pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
 			break;
 		}

@@ -235,6 +235,12 @@ static void free_arec(void *p)
 
 static void command__free(struct command__data *d)
 {
+	/* The workers wake each other (mongo_sup, redis_sup): join them all before freeing any. */
+	pb_backend_halt(&d->sub_backend);
+	pb_backend_halt(&d->mongo_backend);
+	pb_backend_halt(&d->redis_backend);
+	atomic_store(&d->mongo_sup, NULL);
+	atomic_store(&d->redis_sup, NULL);
 	pb_backend_stop(&d->sub_backend);
 	pb_backend_stop(&d->mongo_backend);
 	pb_backend_stop(&d->redis_backend);

@@ -94,9 +94,18 @@ struct pc_supervisor *pc_supervisor_start(const struct pc_backend_ops *ops, void
                                           const struct pc_logger *log, char *err, size_t errlen);
 
 /*
- * pc_supervisor_stop - wake the thread, wait for it to end (it finishes
- * the round trip in progress, bounded by the backend's own timeouts),
- * disconnect, and free the supervisor. NULL is allowed.
+ * pc_supervisor_halt - wake the thread, wait for it to end (it finishes
+ * the round trip in progress, bounded by the backend's own timeouts) and
+ * disconnect, but keep s: pc_supervisor_wake and pc_supervisor_state stay
+ * safe on it (a wake does nothing) until pc_supervisor_stop frees it. So
+ * owners whose threads wake each other halt them all before freeing any.
+ * Idempotent; NULL is allowed.
+ */
+void pc_supervisor_halt(struct pc_supervisor *s);
+
+/*
+ * pc_supervisor_stop - pc_supervisor_halt, then free the supervisor.
+ * NULL is allowed.
  */
 void pc_supervisor_stop(struct pc_supervisor *s);
 

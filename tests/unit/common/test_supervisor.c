@@ -576,6 +576,32 @@ static void test_stop_null(void)
 	rig_cleanup(&r);
 }
 
+/* A halted supervisor is joined and disconnected but still takes wakes until it is freed. */
+static void test_halt_then_wake_then_stop(void)
+{
+	struct rig r;
+	int works;
+
+	CU_ASSERT_FATAL(rig_init(&r));
+	CU_ASSERT_FATAL(rig_start_work(&r, 60000, 5, 20, 60000));
+	CU_ASSERT(tu_wait_count(&r.script->works, 1));
+	pc_supervisor_halt(r.sup);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->disconnects), 1);
+	CU_ASSERT_FALSE(atomic_load(&r.script->open));
+	works = atomic_load(&r.script->works);
+	pc_supervisor_wake(r.sup); /* what another owner's thread may still do */
+	(void)pc_supervisor_state(r.sup);
+	pc_supervisor_halt(r.sup); /* idempotent: no second join or disconnect */
+	tu_sleep_ms(20);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->works), works);
+	CU_ASSERT_EQUAL(atomic_load(&r.script->disconnects), 1);
+	pc_supervisor_halt(NULL);
+	pc_supervisor_stop(r.sup); /* frees it without a second disconnect */
+	r.sup = NULL;
+	CU_ASSERT_EQUAL(atomic_load(&r.script->disconnects), 1);
+	rig_cleanup(&r);
+}
+
 /* Work runs fresh once after connecting, then at the delay it asks for. */
 static void test_work_fresh_then_paced(void)
 {
@@ -690,6 +716,7 @@ static CU_TestInfo tests[] = {
     {"stop is prompt during long waits", test_stop_is_prompt},
     {"start rejects invalid configurations", test_invalid_config},
     {"stop(NULL) is safe", test_stop_null},
+    {"halt joins, later wakes are harmless, stop frees", test_halt_then_wake_then_stop},
     {"work: fresh once per connect, then paced", test_work_fresh_then_paced},
     {"work: a wake is prompt", test_work_wake_is_prompt},
     {"work: a failure reconnects", test_work_failure_reconnects},

@@ -138,8 +138,14 @@ static bool check_segment(struct store__spool *s, struct seg_info *g, bool *epoc
 	return ok;
 }
 
-/* recover_tail - cut a torn record off the end of segment g; returns the next seq. */
-static uint64_t recover_tail(struct store__spool *s, struct seg_info *g, uint64_t next_seq)
+/*
+ * recover_tail - cut a torn record off the end of segment g and raise
+ * *next_seq past its last record. PC_ERR_IO when the segment cannot be
+ * read: then its tail is unknown, and cutting or reusing seqs could lose
+ * records, so the spool does not open.
+ */
+static int recover_tail(struct store__spool *s, struct seg_info *g, uint64_t *next_seq, char *err,
+                        size_t errlen)
 {
 	uint64_t end, last = 0;
 	bool any;
@@ -149,8 +155,12 @@ static uint64_t recover_tail(struct store__spool *s, struct seg_info *g, uint64_
 	store__spool_seg_name(name, sizeof name, g->segno);
 	fd = openat(s->dir_fd, name, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return next_seq;
-	store__spool_scan_tail(s, fd, g->size, &end, &last, &any);
+		return PC_OK;
+	if (store__spool_scan_tail(s, fd, g->size, &end, &last, &any) != PC_OK) {
+		close(fd);
+		return pc_errf(err, errlen, PC_ERR_IO, "cannot read %s/%s: %s", s->dir, name,
+		               strerror(s->read_errno));
+	}
 	if (end < g->size) {
 		pc_log(s->log, PC_LOG_WARNING,
 		       "spool %s: %s ends in %" PRIu64 " bytes of a torn record; cut off", s->dir,
@@ -159,11 +169,11 @@ static uint64_t recover_tail(struct store__spool *s, struct seg_info *g, uint64_
 			g->size = end;
 	}
 	close(fd);
-	if (g->first_seq > next_seq)
-		next_seq = g->first_seq;
-	if (any && last + 1 > next_seq)
-		next_seq = last + 1;
-	return next_seq;
+	if (g->first_seq > *next_seq)
+		*next_seq = g->first_seq;
+	if (any && last + 1 > *next_seq)
+		*next_seq = last + 1;
+	return PC_OK;
 }
 
 /* new_segment - create segment segno for writing, starting at seq; becomes s->wfd. */
@@ -247,8 +257,10 @@ static int recover(struct store__spool *s, char *err, size_t errlen)
 		}
 	}
 	next_seq = ck.seq;
-	if (live > 0)
-		next_seq = recover_tail(s, &segs[live - 1], next_seq);
+	if (live > 0 && (rc = recover_tail(s, &segs[live - 1], &next_seq, err, errlen)) != PC_OK) {
+		free(segs);
+		return rc;
+	}
 	last_segno = live > 0 ? segs[live - 1].segno : 0;
 	if (ck.seg > last_segno)
 		last_segno = ck.seg;

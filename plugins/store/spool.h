@@ -69,6 +69,8 @@ struct store__spool {
 	uint64_t first_seg;      /* lowest segment number still on disk */
 	uint64_t synced_seg;     /* segments below this one are fdatasync'ed */
 	uint64_t lost;           /* records lost to damage, not yet taken */
+	int read_errno;          /* the last read failure of step (spool_read.c) */
+	bool read_failing;       /* logged that reading fails; cleared by a good read */
 	struct store__pos saved; /* the checkpoint on disk */
 	int qfd;                 /* rejected.spool, opened on first use */
 	uint64_t qbytes;
@@ -116,7 +118,9 @@ struct store__pos store__spool_committed(struct store__spool *s);
  * (worker). Returns PC_OK with *r pointing into the reader's buffer
  * (valid until the next call or rewind) and *after the position after it,
  * or PC_ERR_EMPTY when the reader has caught up with the writer. Damaged
- * records are skipped, logged and counted (store__spool_take_lost).
+ * records are skipped, logged and counted (store__spool_take_lost). A
+ * failed read (EIO, ENOMEM) returns PC_ERR_IO, logged once per streak,
+ * with the position kept: the next call tries the same record again.
  */
 int store__spool_next(struct store__spool *s, struct store__record *r, struct store__pos *after);
 
@@ -160,7 +164,8 @@ void store__spool_seg_name(char *buf, size_t len, uint64_t segno);
  * store__spool_scan_tail - find the end of the last intact record of the
  * segment open as fd (size bytes long), and that record's seq (*any false
  * when there is none). Damage before intact records is skipped over.
- * Uses the reader's buffer. Returns PC_OK.
+ * Uses the reader's buffer. Returns PC_OK, or PC_ERR_IO when fd cannot be
+ * read (nothing is then known about its tail).
  */
 int store__spool_scan_tail(struct store__spool *s, int fd, uint64_t size, uint64_t *valid_end,
                            uint64_t *last_seq, bool *any);

@@ -33,7 +33,8 @@ void store__spool_seg_name(char *buf, size_t len, uint64_t segno)
 /*
  * fill - make the reader's buffer hold [off, off + need) of fd, reading
  * no further than limit. Returns the bytes available from off (less than
- * need only when limit cuts it), or 0 on a read error.
+ * need when limit or the end of the file cuts it); 0 with s->read_errno
+ * set when the buffer cannot grow (ENOMEM) or pread fails.
  */
 static size_t fill(struct store__spool *s, int fd, uint64_t off, size_t need, uint64_t limit)
 {
@@ -49,8 +50,10 @@ static size_t fill(struct store__spool *s, int fd, uint64_t off, size_t need, ui
 	if (want > s->rcap) {
 		uint8_t *b = realloc(s->rbuf, want);
 
-		if (!b)
+		if (!b) {
+			s->read_errno = ENOMEM;
 			return 0;
+		}
 		s->rbuf = b;
 		s->rcap = want;
 	}
@@ -61,7 +64,12 @@ static size_t fill(struct store__spool *s, int fd, uint64_t off, size_t need, ui
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			s->read_errno = errno;
+			s->rlen = 0;
+			return 0;
+		}
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
@@ -73,13 +81,20 @@ static size_t fill(struct store__spool *s, int fd, uint64_t off, size_t need, ui
  * step - decode the record at off of fd (bytes before limit). PC_OK:
  * *r is it. PC_ERR_EMPTY: it is cut off by limit. PC_ERR_INVAL: it is
  * damaged, and *next is where the next candidate record starts (limit
- * when there is none).
+ * when there is none). PC_ERR_IO: the file could not be read (errno in
+ * s->read_errno); nothing is known about the record, so nothing is skipped.
  */
 static int step(struct store__spool *s, int fd, uint64_t off, uint64_t limit,
                 struct store__record *r, uint64_t *next)
 {
-	size_t avail = fill(s, fd, off, STORE_REC_HEADER_SIZE, limit);
-	int rc = store__record_decode(s->rbuf + (off - s->rbase), avail, r);
+	size_t avail;
+	int rc;
+
+	s->read_errno = 0;
+	avail = fill(s, fd, off, STORE_REC_HEADER_SIZE, limit);
+	if (s->read_errno)
+		return PC_ERR_IO;
+	rc = store__record_decode(s->rbuf + (off - s->rbase), avail, r);
 
 	if (rc == PC_ERR_EMPTY && avail >= STORE_REC_HEADER_SIZE) {
 		const uint8_t *h = s->rbuf + (off - s->rbase);
@@ -87,16 +102,20 @@ static int step(struct store__spool *s, int fd, uint64_t off, uint64_t limit,
 		              (size_t)(h[4] | h[5] << 8 | h[6] << 16 | (uint32_t)h[7] << 24);
 
 		avail = fill(s, fd, off, need, limit);
+		if (s->read_errno)
+			return PC_ERR_IO;
 		rc = store__record_decode(s->rbuf + (off - s->rbase), avail, r);
 	}
 	if (rc == PC_ERR_EMPTY && off + avail < limit)
-		rc = PC_ERR_INVAL; /* a read error looks like damage: skip, never spin */
+		rc = PC_ERR_INVAL; /* the file ends before limit says: treat as damage */
 	if (rc != PC_ERR_INVAL)
 		return rc;
 	for (uint64_t p = off;;) {
 		size_t k;
 
 		avail = fill(s, fd, p, READ_CHUNK, limit);
+		if (s->read_errno)
+			return PC_ERR_IO;
 		if (avail == 0) {
 			*next = limit;
 			return PC_ERR_INVAL;
@@ -122,6 +141,10 @@ int store__spool_scan_tail(struct store__spool *s, int fd, uint64_t size, uint64
 	while (off < size) {
 		int rc = step(s, fd, off, size, &r, &next);
 
+		if (rc == PC_ERR_IO) {
+			s->rbase = s->rlen = 0;
+			return PC_ERR_IO;
+		}
 		if (rc == PC_ERR_EMPTY)
 			break;
 		if (rc == PC_ERR_INVAL) {
@@ -209,6 +232,20 @@ int store__spool_next(struct store__spool *s, struct store__record *r, struct st
 			continue;
 		}
 		rc = step(s, s->rfd, s->rpos.off, limit, r, &next);
+		if (rc == PC_ERR_IO) {
+			/* Keep the position: the next call reopens the file and tries again. */
+			if (!s->read_failing)
+				pc_log(s->log, PC_LOG_ERR,
+				       "spool %s: cannot read segment %" PRIu64
+				       " at offset %" PRIu64 " (%s); retrying, nothing skipped",
+				       s->dir, s->rpos.seg, s->rpos.off, strerror(s->read_errno));
+			s->read_failing = true;
+			close(s->rfd);
+			s->rfd = -1;
+			s->rbase = s->rlen = 0;
+			return PC_ERR_IO;
+		}
+		s->read_failing = false;
 		if (rc == PC_OK) {
 			if (r->seq > s->rpos.seq)
 				s->lost += r->seq - s->rpos.seq;

@@ -42,6 +42,8 @@
 #define POISON_ATTEMPTS 3
 /* One call of the work function writes for at most this long. */
 #define SLICE_MS 250
+/* A backlog the spool cannot read now (a failing read) is tried again after this. */
+#define READ_RETRY_MS 1000
 /* Checkpoint at most this often while batches flow. */
 #define CHECKPOINT_EVERY_MS 100
 /* Forget slot states unused for this long (and sweep this often). */
@@ -475,6 +477,10 @@ int store__work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, ch
 		if (rc == PC_ERR_IO) {
 			outage_begin(d);
 			return rc;
+		}
+		if (rc == PC_ERR_EMPTY) { /* a backlog, but nothing readable: never spin */
+			wait = READ_RETRY_MS;
+			break;
 		}
 		if (pc_mono_ms() >= deadline) {
 			wait = 0;

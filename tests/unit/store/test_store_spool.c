@@ -317,6 +317,45 @@ static void test_damaged_record_is_skipped(void)
 	cleanup_dir();
 }
 
+/*
+ * A read that fails (here: pread on a directory, EISDIR) skips nothing: the
+ * reader keeps its position, logs once, and reads every record once the
+ * file reads again.
+ */
+static void test_read_error_skips_nothing(void)
+{
+	struct store__spool s;
+	struct store__record r;
+	struct store__pos after, before;
+	char path[512];
+	int logged, damaged;
+
+	ten_records(path, sizeof path);
+	CU_ASSERT_EQUAL_FATAL(open_spool(&s, 1 << 20, 64 << 10), PC_OK);
+	logged = tu_capture_count(cap, "cannot read segment"); /* the capture spans the tests */
+	damaged = tu_capture_count(cap, "damaged record");
+	before = store__spool_position(&s);
+	if (s.rfd >= 0)
+		close(s.rfd);
+	s.rfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* reads fail with EISDIR */
+	s.rfd_seg = before.seg;
+	CU_ASSERT_TRUE_FATAL(s.rfd >= 0);
+	CU_ASSERT_EQUAL(store__spool_next(&s, &r, &after), PC_ERR_IO);
+	CU_ASSERT_EQUAL(store__spool_position(&s).seg, before.seg);
+	CU_ASSERT_EQUAL(store__spool_position(&s).off, before.off);
+	CU_ASSERT_EQUAL(store__spool_position(&s).seq, before.seq);
+	CU_ASSERT_EQUAL(store__spool_take_lost(&s), 0);
+	CU_ASSERT_EQUAL(store__spool_next(&s, &r, &after), PC_OK); /* reopened: reads again */
+	CU_ASSERT_EQUAL(tu_capture_count(cap, "cannot read segment"), logged + 1);
+	CU_ASSERT_EQUAL(tu_capture_count(cap, "damaged record"), damaged);
+	/* The failing descriptor was closed and the file reopened: all ten records are there. */
+	store__spool_rewind(&s, &before);
+	CU_ASSERT_EQUAL(read_expect(&s, 0, 10), 10);
+	CU_ASSERT_EQUAL(store__spool_take_lost(&s), 0);
+	store__spool_close(&s);
+	cleanup_dir();
+}
+
 static void test_bad_checkpoint_and_bad_segments(void)
 {
 	struct store__spool s, other;
@@ -478,6 +517,7 @@ static CU_TestInfo tests[] = {
     {"reopen replays from the checkpoint", test_reopen_replays_from_checkpoint},
     {"a torn tail is cut off", test_torn_tail_is_cut},
     {"a damaged record is skipped and counted", test_damaged_record_is_skipped},
+    {"a failed read skips nothing and is retried", test_read_error_skips_nothing},
     {"bad checkpoint, bad segment, the lock", test_bad_checkpoint_and_bad_segments},
     {"size rules and the quarantine file", test_sizes_and_quarantine},
     {"a writer thread racing the reader", test_writer_races_reader},

@@ -398,6 +398,15 @@ int store__spool_sync(struct store__spool *s)
 	return rc;
 }
 
+/* quarantine_failed - forget a rejected.spool that failed, so the next call opens it again. */
+static int quarantine_failed(struct store__spool *s)
+{
+	if (s->qfd >= 0)
+		close(s->qfd);
+	s->qfd = -1;
+	return PC_ERR_IO;
+}
+
 /* store__spool_quarantine - contract in spool.h. */
 int store__spool_quarantine(struct store__spool *s, const struct store__record *r)
 {
@@ -411,15 +420,20 @@ int store__spool_quarantine(struct store__spool *s, const struct store__record *
 		s->qfd = openat(s->dir_fd, "rejected.spool",
 		                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (s->qfd < 0 || fstat(s->qfd, &st) != 0)
-			return PC_ERR_IO;
+			return quarantine_failed(s);
 		s->qbytes = (uint64_t)st.st_size;
 		if (s->qbytes == 0) {
 			uint8_t h[STORE_SEG_HEADER_SIZE];
 			struct store__seg_header sh = {s->epoch, 0, r->seq};
 
 			store__seg_header_encode(h, &sh);
-			if (write(s->qfd, h, sizeof h) != (ssize_t)sizeof h)
-				return PC_ERR_IO;
+			if (write(s->qfd, h, sizeof h) != (ssize_t)sizeof h) {
+				/* No torn header left for the next open to append records to. */
+				int trunc = ftruncate(s->qfd, 0);
+
+				(void)trunc;
+				return quarantine_failed(s);
+			}
 			s->qbytes = sizeof h;
 		}
 	}
@@ -431,7 +445,7 @@ int store__spool_quarantine(struct store__spool *s, const struct store__record *
 	store__record_encode(buf, r->seq, r->recv_ms, r->qos, r->topic, r->topic_len, r->payload,
 	                     r->payload_len);
 	if (write(s->qfd, buf, size) != (ssize_t)size)
-		rc = PC_ERR_IO;
+		rc = quarantine_failed(s);
 	else
 		s->qbytes += size;
 	free(buf);

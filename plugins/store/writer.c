@@ -73,15 +73,18 @@ int store__writer_init(struct store__data *d)
 	return PC_OK;
 }
 
-static void slots_clear(struct store__writer *w)
+/* Drop every cached slot state (after a failure: they may be ahead of MongoDB). */
+static void forget_slots(struct store__writer *w)
 {
-	size_t cur = 0;
+	size_t cur = 0, len;
+	const char *key;
 	void *v;
 
-	while (pc_hmap_next(w->slots, &cur, NULL, NULL, &v))
+	while (pc_hmap_next(w->slots, &cur, &key, &len, &v)) {
+		pc_hmap_del(w->slots, key, len);
 		free(v);
-	pc_hmap_free(w->slots);
-	w->slots = pc_hmap_new(1024);
+		cur--; /* deletion shifted the next entry into this slot */
+	}
 }
 
 /* store__writer_cleanup - contract in store.h. */
@@ -90,19 +93,13 @@ void store__writer_cleanup(struct store__data *d)
 	struct store__writer *w = &d->w;
 
 	if (w->slots)
-		slots_clear(w);
+		forget_slots(w);
 	pc_hmap_free(w->slots);
 	free(w->items);
 	free(w->order);
 	w->slots = NULL;
 	w->items = NULL;
 	w->order = NULL;
-}
-
-/* Drop every cached slot state (after a failure: they may be ahead of MongoDB). */
-static void forget_slots(struct store__writer *w)
-{
-	slots_clear(w);
 }
 
 /* sweep_slots - forget slot states nobody used for SLOT_IDLE_MS. */

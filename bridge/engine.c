@@ -366,7 +366,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms)
 	}
 	e->cache[u].known = true;
 	e->cache[u].segments = por.segments;
-	e->cache[u].ntags = por.ntags < 4 ? por.ntags : 4;
+	e->cache[u].ntags = por.ntags;
 	memcpy(e->cache[u].tag, por.tag, e->cache[u].ntags * sizeof por.tag[0]);
 	br_json_init(&j);
 	if (br_push_profile(e, u, &por, now_ms, &j) == PC_OK &&

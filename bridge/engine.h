@@ -66,8 +66,8 @@ struct br_io_counters {
 struct br_user_cache {
 	uint64_t segments;
 	uint32_t ntags;
-	uint32_t tag[4];
-	bool known; /* portrait computed at least once */
+	uint32_t tag[BR_TAGS_MAX]; /* as the portrait has them: tag campaigns see every one */
+	bool known;                /* portrait computed at least once */
 };
 
 struct br_engine {

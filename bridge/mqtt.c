@@ -121,9 +121,11 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	rest = strncmp(topic, m->evt_prefix, strlen(m->evt_prefix)) == 0
 	           ? topic + strlen(m->evt_prefix)
 	           : NULL;
-	if (pc_topic_parse(m->c->topic_root, topic, &t, NULL, 0) == PC_OK && t.kind == PC_T_DEV_EVT)
+	if (pc_topic_parse(m->c->topic_root, topic, &t, NULL, 0) != PC_OK)
+		t.kind = PC_T_NONE;
+	if (t.kind == PC_T_DEV_EVT)
 		kind = BR_MSG_EVENT;
-	else if (rest && strcmp(rest, "mkt/campaign") == 0)
+	else if (t.kind == PC_T_MKT_CAMPAIGN)
 		kind = BR_MSG_CAMPAIGN;
 	else if (rest && strcmp(rest, "mkt/optout") == 0)
 		kind = BR_MSG_OPTOUT;

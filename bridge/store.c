@@ -28,6 +28,7 @@
 
 #define COLL_MAX 32
 #define KEY_MAX  512 /* collection, separator, _id (ids are at most 3 * 64 + 32) */
+#define ID_MAX   (KEY_MAX - COLL_MAX - 2) /* longest _id that fits a key: 478 */
 
 struct pend {
 	char coll[COLL_MAX];
@@ -272,7 +273,7 @@ int br_store_put(struct br_store *s, const char *coll, const char *id, const cha
 	void *old = NULL;
 	int rc;
 
-	if (!p || strlen(coll) >= COLL_MAX || !(p->id = strdup(id)) ||
+	if (!p || strlen(coll) >= COLL_MAX || strlen(id) > ID_MAX || !(p->id = strdup(id)) ||
 	    !(p->json = malloc(len + 1))) {
 		pend_free(p);
 		atomic_fetch_add(&s->dropped, 1);

@@ -221,6 +221,35 @@ static void test_campaign_rules(void)
 	teardown(&f);
 }
 
+/* A tag campaign reaches a user whose matching tag is the last of tags_top (6), not only the first
+ * few. */
+static void test_tag_campaign_sees_every_tag(void)
+{
+	char a0[] = "--tags_top", a1[] = "6";
+	char *argv[] = {a0, a1};
+	struct fixture f;
+	char buf[256];
+
+	setup(&f, 2, argv);
+	for (int c = 0; c < 6; c++) { /* category c(6 - c) gets c + 1 purchases: c6 ranks last */
+		for (int k = 0; k <= c; k++) {
+			snprintf(buf, sizeof buf,
+			         "{\"user\":\"dana\",\"item\":\"i%d_%d\",\"category\":\"c%d\","
+			         "\"type\":\"purchase\",\"ts\":%lld}",
+			         c, k, 6 - c, (long long)T0);
+			CU_ASSERT_EQUAL(br_engine_event(&f.e, "d1", buf, strlen(buf), T0, false),
+			                BR_BAD_NONE);
+		}
+	}
+	br_engine_tick(&f.e, T0 + 500, 100);
+	CU_ASSERT_TRUE(strstr(last(&f.cap, "push/user/dana/profile"), "\"c6\"") != NULL);
+	campaign(&f, "{\"id\":\"last\",\"tags\":[\"c6\"],\"content\":{}}", T0 + 600);
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/dana/campaign", "\"last\""), 1);
+	campaign(&f, "{\"id\":\"none\",\"tags\":[\"c9\"],\"content\":{}}", T0 + 700);
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/dana/campaign", "\"none\""), 0);
+	teardown(&f);
+}
+
 static void test_ab_conversions(void)
 {
 	char a0[] = "--experiment.reco", a1[] = "A=popular:50 H=none:50",
@@ -306,6 +335,7 @@ static void test_reload(void)
 static CU_TestInfo tests[] = {
     {"debounced refreshes, payloads, refusals, counters", test_debounced_refresh},
     {"campaigns: opt-out, cap, members joining, quiet hours", test_campaign_rules},
+    {"tag campaigns see every tag of the portrait", test_tag_campaign_sees_every_tag},
     {"A/B: holdout and conversions", test_ab_conversions},
     {"reload", test_reload},
     CU_TEST_INFO_NULL,

@@ -65,19 +65,20 @@ struct store__spool {
 	uint64_t rfd_seg;
 	uint8_t *rbuf;
 	size_t rcap, rlen;
-	uint64_t rbase;          /* file offset of rbuf[0] */
-	uint64_t first_seg;      /* lowest segment number still on disk */
-	uint64_t synced_seg;     /* segments below this one are fdatasync'ed */
-	uint64_t lost;           /* records lost to damage, not yet taken */
-	int read_errno;          /* the last read failure of step (spool_read.c) */
-	bool read_failing;       /* logged that reading fails; cleared by a good read */
-	struct store__pos saved; /* the checkpoint on disk */
-	int qfd;                 /* rejected.spool, opened on first use */
+	uint64_t rbase;                /* file offset of rbuf[0] */
+	uint64_t first_seg;            /* lowest segment number still on disk */
+	uint64_t synced_seg;           /* segments below this one are fdatasync'ed */
+	uint64_t lost;                 /* records lost to damage, not yet taken */
+	uint64_t lost_upto;            /* seqs below this are counted in lost already */
+	struct store__pos damage_upto; /* damage before this (seg, off) is logged already */
+	int read_errno;                /* the last read failure of step (spool_read.c) */
+	bool read_failing;             /* logged that reading fails; cleared by a good read */
+	struct store__pos saved;       /* the checkpoint on disk */
+	int qfd;                       /* rejected.spool, opened on first use */
 	uint64_t qbytes;
 
 	/* What recovery found at open, for the log and the counters. */
 	uint64_t recovered_records; /* records after the checkpoint */
-	uint64_t recovered_lost;    /* records unreadable (torn or damaged) */
 };
 
 /*

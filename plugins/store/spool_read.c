@@ -176,6 +176,20 @@ static bool open_seg(struct store__spool *s, uint64_t seg)
 	return s->rfd >= 0;
 }
 
+/*
+ * count_lost - the records from the reader's seq up to seq are gone. Each
+ * is counted once, however often a rewind makes the reader pass it again.
+ */
+static void count_lost(struct store__spool *s, uint64_t seq)
+{
+	uint64_t from = s->rpos.seq > s->lost_upto ? s->rpos.seq : s->lost_upto;
+
+	if (seq > from)
+		s->lost += seq - from;
+	if (seq > s->lost_upto)
+		s->lost_upto = seq;
+}
+
 /* next_seg - move the reader to the start of the segment after its own. */
 static void next_seg(struct store__spool *s, uint64_t last_seg)
 {
@@ -189,8 +203,7 @@ static void next_seg(struct store__spool *s, uint64_t last_seg)
 			continue;
 		if (pread(s->rfd, buf, sizeof buf, 0) == (ssize_t)sizeof buf &&
 		    store__seg_header_decode(buf, sizeof buf, &h) == PC_OK) {
-			if (h.first_seq > s->rpos.seq)
-				s->lost += h.first_seq - s->rpos.seq;
+			count_lost(s, h.first_seq);
 			s->rpos.seq = h.first_seq;
 		}
 		return;
@@ -247,8 +260,7 @@ int store__spool_next(struct store__spool *s, struct store__record *r, struct st
 		}
 		s->read_failing = false;
 		if (rc == PC_OK) {
-			if (r->seq > s->rpos.seq)
-				s->lost += r->seq - s->rpos.seq;
+			count_lost(s, r->seq);
 			s->rpos.off += r->size;
 			s->rpos.seq = r->seq + 1;
 			*after = s->rpos;
@@ -256,11 +268,17 @@ int store__spool_next(struct store__spool *s, struct store__record *r, struct st
 		}
 		if (rc == PC_ERR_EMPTY && s->rpos.seg == cm.seg)
 			return PC_ERR_EMPTY;
-		pc_log(s->log, PC_LOG_ERR,
-		       "spool %s: damaged record in segment %" PRIu64 " at offset %" PRIu64
-		       "; skipping %" PRIu64 " bytes",
-		       s->dir, s->rpos.seg, s->rpos.off,
-		       (rc == PC_ERR_EMPTY ? limit : next) - s->rpos.off);
+		if (s->rpos.seg > s->damage_upto.seg ||
+		    (s->rpos.seg == s->damage_upto.seg && s->rpos.off >= s->damage_upto.off)) {
+			/* Logged once: a rewind passing the damage again says nothing new. */
+			pc_log(s->log, PC_LOG_ERR,
+			       "spool %s: damaged record in segment %" PRIu64 " at offset %" PRIu64
+			       "; skipping %" PRIu64 " bytes",
+			       s->dir, s->rpos.seg, s->rpos.off,
+			       (rc == PC_ERR_EMPTY ? limit : next) - s->rpos.off);
+			s->damage_upto =
+			    (struct store__pos){s->rpos.seg, rc == PC_ERR_EMPTY ? limit : next, 0};
+		}
 		if (rc == PC_ERR_EMPTY)
 			next_seg(s, cm.seg);
 		else

@@ -116,7 +116,8 @@ class Services:
     def __init__(self):
         self.var = tempfile.mkdtemp(prefix="precis-live-")
         os.chmod(self.var, 0o755)  # the broker runs as `mosquitto` when started by root
-        self.ports = {"mqtt": free_port(), "redis": free_port(), "mongo": free_port()}
+        self.ports = {"mqtt": free_port(), "redis": free_port(), "mongo": free_port(),
+                      "pg": free_port()}
         self.principals = {}  # provisioned through LiveTestCase.provision: id -> (how, password)
         self.env = dict(os.environ)
         self.env.update({
@@ -125,6 +126,7 @@ class Services:
             "PRECIS_MQTT_PORT": str(self.ports["mqtt"]),
             "PRECIS_REDIS_PORT": str(self.ports["redis"]),
             "PRECIS_MONGO_PORT": str(self.ports["mongo"]),
+            "PRECIS_PG_PORT": str(self.ports["pg"]),
         })
         preload = sanitizer_preload()
         if preload:
@@ -171,7 +173,7 @@ class Services:
 
     def logs(self):
         return "\n".join("--- %s log ---\n%s" % (n, self.log(n)[-3000:])
-                         for n in ("redis", "mongo", "mosquitto"))
+                         for n in ("redis", "postgres", "mongo", "mosquitto"))
 
     def conf(self):
         """The mosquitto.conf scripts/services generates for this set."""

@@ -1,5 +1,7 @@
 // Command precis-ferretdb runs FerretDB v1 (a MongoDB wire-protocol server)
-// with its SQLite backend, for precis's tests and the local demo.
+// on its PostgreSQL backend, for precis's tests, benchmarks and the local
+// demo. scripts/services starts the PostgreSQL server and creates the
+// database first; this program only speaks to it.
 //
 // It exists because the stock FerretDB v1 command, installed from the module
 // proxy, panics at start: it wants a generated version file that the module
@@ -7,10 +9,13 @@
 //
 // Usage:
 //
-//	precis-ferretdb -listen 127.0.0.1:27117 -data-dir var/mongo [-log-level warn]
+//	precis-ferretdb -listen 127.0.0.1:27117 \
+//	    -postgresql-url postgres://postgres@127.0.0.1:15432/ferretdb [-log-level warn]
 //
-// The data directory must exist; one <database>.sqlite file is kept per
-// database. The process runs in the foreground until SIGTERM or SIGINT.
+// The database must exist (UTF8, locale C). Only the PostgreSQL handler is
+// offered: FerretDB's SQLite handler deadlocks and stalls under precis's
+// load (docs/ferretdb.md), and one tested path beats two half-tested ones.
+// The process runs in the foreground until SIGTERM or SIGINT.
 package main
 
 import (
@@ -18,9 +23,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -31,9 +37,13 @@ import (
 // must match go.mod. scripts/bootstrap compares it with `-version`.
 const pinnedVersion = "v1.24.2"
 
+// defaultPoolConns is the PostgreSQL connection pool's size when the URL
+// sets no pool_max_conns; scripts/services sizes max_connections to match.
+const defaultPoolConns = 32
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27117", "TCP address to listen on")
-	dataDir := flag.String("data-dir", "", "existing directory for the SQLite files (required)")
+	pgURL := flag.String("postgresql-url", "", "PostgreSQL URL of an existing database (required)")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
 	showVersion := flag.Bool("version", false, "print the embedded FerretDB version and exit")
 	flag.Parse()
@@ -42,22 +52,28 @@ func main() {
 		fmt.Println("precis-ferretdb ferretdb/" + pinnedVersion)
 		return
 	}
-	if err := run(*listen, *dataDir, *logLevel); err != nil {
+	if err := run(*listen, *pgURL, *logLevel); err != nil {
 		fmt.Fprintln(os.Stderr, "precis-ferretdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dataDir, logLevel string) error {
-	if dataDir == "" {
-		return fmt.Errorf("-data-dir is required")
+func run(listen, pgURL, logLevel string) error {
+	if pgURL == "" {
+		return fmt.Errorf("-postgresql-url is required")
 	}
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		return fmt.Errorf("-data-dir %q: %w", dataDir, err)
+	u, err := url.Parse(pgURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return fmt.Errorf("-postgresql-url %q: want postgres://user@host:port/database", pgURL)
 	}
-	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-		return fmt.Errorf("-data-dir %q is not an existing directory", dataDir)
+	// pgxpool's default is max(4, CPUs) connections: on two cores a few
+	// concurrent clients exhaust it while FerretDB's metadata lock is
+	// held, and every request queues behind a createIndexes. Give the
+	// pool room unless the URL says otherwise.
+	q := u.Query()
+	if q.Get("pool_max_conns") == "" {
+		q.Set("pool_max_conns", strconv.Itoa(defaultPoolConns))
+		u.RawQuery = q.Encode()
 	}
 
 	var level slog.Level
@@ -66,12 +82,11 @@ func run(listen, dataDir, logLevel string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	// The SQLite URL must name a directory and end in '/'.
 	db, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		Listener:      ferretdb.ListenerConfig{TCP: listen},
+		Logger:        logger,
+		Handler:       "postgresql",
+		PostgreSQLURL: u.String(),
 	})
 	if err != nil {
 		return err
@@ -79,6 +94,6 @@ func run(listen, dataDir, logLevel string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	logger.Info("precis-ferretdb listening", "addr", listen, "data", abs, "ferretdb", pinnedVersion)
+	logger.Info("precis-ferretdb listening", "addr", listen, "postgresql", u.Redacted(), "ferretdb", pinnedVersion)
 	return db.Run(ctx)
 }

@@ -19,6 +19,9 @@
 /* U+FF0E FULLWIDTH FULL STOP and U+FF04 FULLWIDTH DOLLAR SIGN, UTF-8. */
 #define FW_DOT    "\xef\xbc\x8e"
 #define FW_DOLLAR "\xef\xbc\x84"
+/* U+2400 SYMBOL FOR NULL, UTF-8: stands for a NUL inside a string. */
+#define NUL_SYMBOL     "\xe2\x90\x80"
+#define NUL_SYMBOL_LEN 3
 
 /* Objects with more keys than this look for duplicates with a hash map. */
 #define DEDUP_LINEAR_MAX 16
@@ -125,6 +128,41 @@ static void append_text_fix(struct ctx *c, bson_t *dst, const char *key, int kle
 	c->fixes++;
 }
 
+/*
+ * append_string - append s[0..len) under key, each NUL replaced by U+2400
+ * (PostgreSQL's jsonb, under FerretDB, refuses a NUL in a string and so
+ * would refuse the whole batch). Out of memory stores null; both count as
+ * a fix.
+ */
+static void append_string(struct ctx *c, bson_t *dst, const char *key, int klen, const char *s,
+                          uint32_t len)
+{
+	uint32_t i, nuls = 0;
+	char *text, *w;
+
+	for (i = 0; i < len; i++)
+		nuls += s[i] == '\0';
+	if (nuls == 0) {
+		bson_append_utf8(dst, key, klen, s, (int)len);
+		return;
+	}
+	text = malloc((size_t)len + (size_t)nuls * (NUL_SYMBOL_LEN - 1));
+	if (text == NULL) {
+		append_null_fix(c, dst, key, klen);
+		return;
+	}
+	for (i = 0, w = text; i < len; i++) {
+		if (s[i] == '\0') {
+			memcpy(w, NUL_SYMBOL, NUL_SYMBOL_LEN);
+			w += NUL_SYMBOL_LEN;
+		} else {
+			*w++ = s[i];
+		}
+	}
+	append_text_fix(c, dst, key, klen, text, (uint32_t)(w - text));
+	free(text);
+}
+
 /* copy_value - append the value at it under key, applying the value rules. */
 static void copy_value(struct ctx *c, bson_t *dst, const char *key, int klen, bson_iter_t *it)
 {
@@ -133,6 +171,12 @@ static void copy_value(struct ctx *c, bson_t *dst, const char *key, int klen, bs
 	uint32_t len;
 
 	switch (bson_iter_type(it)) {
+	case BSON_TYPE_UTF8: {
+		const char *s = bson_iter_utf8(it, &len);
+
+		append_string(c, dst, key, klen, s, len);
+		break;
+	}
 	case BSON_TYPE_DOUBLE:
 		if (isfinite(bson_iter_double(it)))
 			bson_append_iter(dst, key, klen, it);

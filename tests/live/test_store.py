@@ -158,9 +158,12 @@ class TestStoreData(StoreCase):
         before = self.stats().get("persisted", 0)
         self.publish_all(c, "dev/%s/data" % dev, [json.dumps(p) for p in payloads])
         self.persisted_at_least(before + len(payloads))
+        # A NUL inside a string is stored as U+2400 (PostgreSQL's jsonb refuses NUL).
+        payloads[1]["nul"] = "a\u2400b"
         stored = [s["d"] for s in self.samples(dev)]
         self.assertEqual(stored, payloads)
-        self.assertTrue(all("fix" not in s and "bin" not in s for s in self.samples(dev)))
+        self.assertEqual([s.get("fix") for s in self.samples(dev)], [None, 1, None, None, None])
+        self.assertTrue(all("bin" not in s for s in self.samples(dev)))
         rc, lines, err = self.precisctl_lines("data", dev)
         self.assertEqual(rc, 0, err)
         self.assertEqual([x["d"] for x in lines], payloads)

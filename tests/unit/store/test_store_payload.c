@@ -25,6 +25,8 @@ struct rule_case {
 /* FW_DOT / FW_DOLLAR as in payload.c */
 #define D "\xef\xbc\x8e"
 #define S "\xef\xbc\x84"
+/* NUL_SYMBOL as in payload.c (U+2400) */
+#define N "\xe2\x90\x80"
 
 static const struct rule_case rule_cases[] = {
     {"{\"temp\": 21.5, \"n\": 3, \"big\": 9007199254740993, \"s\": \"x\\u00e9\", \"b\": true, "
@@ -58,6 +60,9 @@ static const struct rule_case rule_cases[] = {
     {"{\"s\": \"}{\\\"}\", \"t\": \"[\"}", "{\"s\": \"}{\\\"}\", \"t\": \"[\"}", 0, true},
     {" \n\t{\"a\": 1}\r\n ", "{\"a\": 1}", 0, true},
     {"{}", "{}", 0, true},
+    /* PostgreSQL's jsonb refuses NUL in a string: U+2400 stands in, one fix per string. */
+    {"{\"n\": \"a\\u0000b\\u0000\", \"o\": {\"p\": [\"\\u0000\"]}, \"k\": \"plain\"}",
+     "{\"n\": \"a" N "b" N "\", \"o\": {\"p\": [\"" N "\"]}, \"k\": \"plain\"}", 2, true},
     {"{\"\": 1}", "{\"\": 1}", 0, true},
 };
 

@@ -32,9 +32,16 @@ struct dev__record {
 	bool existed;          /* out: an existing principal was replaced */
 };
 
-/* Argument checks: usage errors with a message. */
+/*
+ * Argument checks: CTL_OK, or CTL_USAGE after a message naming the argument.
+ * dev__check_password says where pw came from (from: "--password" ...);
+ * dev__check_pw_source refuses more than one password source; dev__check_meta
+ * wants a JSON object with storable keys (as dev__record_bson stores it).
+ */
 int dev__check_id(const char *id);
-int dev__check_password(const char *pw);
+int dev__check_password(const char *pw, const char *from);
+int dev__check_pw_source(const struct dev__pw *src);
+int dev__check_meta(const char *json);
 int dev__parse_iterations(const char *s, int *out);
 
 /* dev__password - the password from src into buf (prompting when needed), checked. */

@@ -458,6 +458,8 @@ int br_config_load(struct br_config *c, const char *path, int argc, char **argv,
 		}
 	}
 	rc = pc_opts_parse(br_config_defs, br_config_ndefs, kvs, nkv, c, NULL, e, sizeof e);
+	if (rc == PC_OK)
+		rc = finish(c, e, sizeof e);
 	if (rc != PC_OK) {
 		/* Say where the offending key came from: a flag (as typed) or a file line. */
 		int line = 0;
@@ -474,9 +476,7 @@ int br_config_load(struct br_config *c, const char *path, int argc, char **argv,
 			pc_errf(err, errlen, rc, "%s:%d: %s", path, line, e);
 		else
 			pc_errf(err, errlen, rc, "%s", e);
-		goto out;
 	}
-	rc = finish(c, err, errlen);
 out:
 	for (k = 0; k < nfile; k++) {
 		free(file[k].key);

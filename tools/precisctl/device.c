@@ -10,8 +10,9 @@
  *   device import FILE|- [--format csv|jsonl] [--force] [--iterations N] [--progress]
  *
  * Password sources: --password PW, --password-stdin (one line), --generate
- * (a random one, printed once), or else a prompt on the terminal. Hashes
- * are Mosquitto's $7$ (--iterations, default 101 like mosquitto_passwd).
+ * (a random one, printed once), or else a prompt on the terminal; they and
+ * the $7$ hash (--iterations, default 101 like mosquitto_passwd) are in
+ * device_password.c.
  * Every write is followed by a change-log record, which brokers poll to
  * drop, re-read and (for disable, passwd, role, rm) disconnect the
  * principal within a second. Import lives in device_import.c, the help
@@ -22,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "device.h"
 #include "precis/error.h"
@@ -39,110 +38,6 @@ int dev__check_id(const char *id)
 		return ctl_error(CTL_USAGE, "device: missing ID");
 	if (pc_id_check(id, strlen(id), err, sizeof err) != PC_OK)
 		return ctl_error(CTL_USAGE, "'%s' is not a valid id: %s", id, err);
-	return CTL_OK;
-}
-
-int dev__check_password(const char *pw, const char *from)
-{
-	if (!pw || !pw[0])
-		return ctl_error(CTL_USAGE, "%s: empty password", from);
-	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return ctl_error(CTL_USAGE, "%s: the password contains a control character",
-			                 from);
-	}
-	return CTL_OK;
-}
-
-/* Read one line (no newline) into buf, without echo when stdin is a terminal. */
-static int read_password(const char *prompt, char *buf, size_t buflen)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO);
-	size_t n;
-
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		tcgetattr(STDIN_FILENO, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-	}
-	if (!fgets(buf, (int)buflen, stdin))
-		buf[0] = '\0';
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &old);
-		fputc('\n', stderr);
-	}
-	n = strcspn(buf, "\r\n");
-	if (buf[n] == '\0' && n == buflen - 1)
-		return ctl_error(CTL_USAGE, "password longer than %zu bytes", buflen - 2);
-	buf[n] = '\0';
-	return CTL_OK;
-}
-
-int dev__password(const struct dev__pw *src, char *buf, size_t buflen)
-{
-	const char *from = "the prompt";
-	int rc;
-
-	if (src->given) {
-		from = "--password";
-		if (strlen(src->given) >= buflen)
-			return ctl_error(CTL_USAGE, "--password: longer than %zu bytes",
-			                 buflen - 1);
-		snprintf(buf, buflen, "%s", src->given);
-	} else if (src->generate) {
-		static const char alphabet[] =
-		    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-		unsigned char raw[24];
-		FILE *f = fopen("/dev/urandom", "rb");
-
-		if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-			if (f)
-				fclose(f);
-			return ctl_error(CTL_ERR, "cannot read /dev/urandom");
-		}
-		fclose(f);
-		for (size_t i = 0; i < sizeof raw && i + 1 < buflen; i++)
-			buf[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
-		buf[sizeof raw < buflen ? sizeof raw : buflen - 1] = '\0';
-	} else if (src->from_stdin || !isatty(STDIN_FILENO)) {
-		from = src->from_stdin ? "--password-stdin"
-		                       : "standard input (not a terminal; give "
-		                         "--password, --password-stdin or "
-		                         "--generate)";
-		rc = read_password("", buf, buflen);
-		if (rc != CTL_OK)
-			return rc;
-	} else {
-		char again[DEV_PW_MAX + 2];
-
-		rc = read_password("password: ", buf, buflen);
-		if (rc == CTL_OK)
-			rc = read_password("again: ", again, sizeof again);
-		if (rc != CTL_OK)
-			return rc;
-		if (strcmp(buf, again) != 0)
-			return ctl_error(CTL_USAGE, "the passwords differ");
-	}
-	return dev__check_password(buf, from);
-}
-
-int dev__check_pw_source(const struct dev__pw *src)
-{
-	if ((src->given != NULL) + src->from_stdin + src->generate > 1)
-		return ctl_error(CTL_USAGE,
-		                 "--password, --password-stdin and --generate exclude each other");
-	return CTL_OK;
-}
-
-int dev__hash(const char *pw, int iterations, char *hash, size_t hashlen)
-{
-	char err[200];
-
-	if (pc_pwhash_make(hash, hashlen, pw, strlen(pw), iterations, 12, err, sizeof err) != PC_OK)
-		return ctl_error(CTL_ERR, "cannot hash the password: %s", err);
 	return CTL_OK;
 }
 

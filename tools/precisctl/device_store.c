@@ -11,17 +11,6 @@
 #include "precis/error.h"
 #include "precis/options.h"
 
-int dev__parse_iterations(const char *s, int *out)
-{
-	int64_t v;
-
-	if (pc_parse_int(s, &v) != PC_OK || v < 1 || v > PC_PWHASH_ITER_MAX)
-		return ctl_error(CTL_USAGE, "--iterations: '%s' is not an integer in 1..%d", s,
-		                 PC_PWHASH_ITER_MAX);
-	*out = (int)v;
-	return CTL_OK;
-}
-
 /* json as a BSON document in *meta (initialised only on success), or CTL_USAGE naming --meta. */
 static int meta_bson(const char *json, bson_t *meta)
 {

@@ -65,6 +65,9 @@ struct ctl_command {
 		"help", no_argument, NULL, 'h'                                                     \
 	}
 
+/* The global flags (main.c), ending with an all-NULL row. */
+extern const struct option ctl_global_options[];
+
 /* ctl_main_usage - precisctl's own help (commands, global flags, exit codes) on f. */
 void ctl_main_usage(FILE *f);
 
@@ -82,7 +85,8 @@ bool ctl_usage(FILE *f, const char *cmd, const char *sub);
  * *stop is then CTL_CONTINUE, or the exit code the caller must return at once:
  * CTL_OK after --help or -h printed ctl_usage(cmd, sub) on stdout (cmd NULL:
  * ctl_main_usage), CTL_USAGE after an unknown flag, a missing value or a value
- * given to a flag that takes none was reported naming the flag. cmd NULL also
+ * given to a flag that takes none was reported naming the flag (a global flag
+ * given after the command is reported as such). cmd NULL also
  * stops at the first argument that is not a flag (the global flags).
  */
 int ctl_flag(int argc, char **argv, const struct option *opts, const char *cmd, const char *sub,

@@ -187,6 +187,17 @@ static void typed_flag(const char *tok, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)strcspn(tok, "="), tok);
 }
 
+/* Whether name ("--json") is one of precisctl's global flags. */
+static bool is_global(const char *name)
+{
+	if (strncmp(name, "--", 2) != 0)
+		return false;
+	for (const struct option *o = ctl_global_options; o->name; o++)
+		if (strcmp(name + 2, o->name) == 0)
+			return true;
+	return false;
+}
+
 int ctl_flag(int argc, char **argv, const struct option *opts, const char *cmd, const char *sub,
              int *stop)
 {
@@ -217,6 +228,10 @@ int ctl_flag(int argc, char **argv, const struct option *opts, const char *cmd, 
 		ctl_error(CTL_USAGE, "%s%s%s needs a value", who, *who ? ": " : "", name);
 	else if (strchr(argv[optind - 1], '=') && optopt)
 		ctl_error(CTL_USAGE, "%s%s%s takes no value", who, *who ? ": " : "", name);
+	else if (cmd && is_global(name))
+		ctl_error(CTL_USAGE,
+		          "%s: %s is a global flag: give it before the command (precisctl %s %s)",
+		          who, name, name, cmd);
 	else
 		ctl_error(CTL_USAGE, "%s%sunknown flag '%s' (see precisctl %s%s--help)", who,
 		          *who ? ": " : "", name, who, *who ? " " : "");

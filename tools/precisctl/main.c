@@ -25,6 +25,33 @@ static const struct ctl_command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* The global flags (ctl.h): also what ctl_flag recognises when one comes after the command. */
+enum {
+	O_MONGO_URI = 256,
+	O_MONGO_DB,
+	O_REDIS_HOST,
+	O_REDIS_PORT,
+	O_REDIS_DB,
+	O_REDIS_PW,
+	O_TIMEOUT,
+	O_JSON,
+	O_VERSION
+};
+
+const struct option ctl_global_options[] = {
+    {"mongo-uri", required_argument, NULL, O_MONGO_URI},
+    {"mongo-db", required_argument, NULL, O_MONGO_DB},
+    {"redis-host", required_argument, NULL, O_REDIS_HOST},
+    {"redis-port", required_argument, NULL, O_REDIS_PORT},
+    {"redis-db", required_argument, NULL, O_REDIS_DB},
+    {"redis-password", required_argument, NULL, O_REDIS_PW},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"json", no_argument, NULL, O_JSON},
+    {"version", no_argument, NULL, O_VERSION},
+    CTL_HELP_OPTION,
+    {NULL, 0, NULL, 0},
+};
+
 static const char *env_or(const char *a, const char *b, const char *def)
 {
 	const char *v = getenv(a);
@@ -47,30 +74,6 @@ static int parse_int_flag(const char *name, const char *s, int lo, int hi, int *
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_MONGO_URI = 256,
-		O_MONGO_DB,
-		O_REDIS_HOST,
-		O_REDIS_PORT,
-		O_REDIS_DB,
-		O_REDIS_PW,
-		O_TIMEOUT,
-		O_JSON,
-		O_VERSION
-	};
-	static const struct option longopts[] = {
-	    {"mongo-uri", required_argument, NULL, O_MONGO_URI},
-	    {"mongo-db", required_argument, NULL, O_MONGO_DB},
-	    {"redis-host", required_argument, NULL, O_REDIS_HOST},
-	    {"redis-port", required_argument, NULL, O_REDIS_PORT},
-	    {"redis-db", required_argument, NULL, O_REDIS_DB},
-	    {"redis-password", required_argument, NULL, O_REDIS_PW},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"json", no_argument, NULL, O_JSON},
-	    {"version", no_argument, NULL, O_VERSION},
-	    CTL_HELP_OPTION,
-	    {NULL, 0, NULL, 0},
-	};
 	struct ctl c;
 	const char *port = env_or("PRECIS_REDIS_PORT", NULL, "6379");
 	const char *db = env_or("PRECIS_REDIS_DB", NULL, "0");
@@ -83,7 +86,7 @@ int main(int argc, char **argv)
 	c.redis_password = env_or("PRECIS_REDIS_PASSWORD", NULL, NULL);
 	c.timeout_ms = 5000;
 
-	while ((opt = ctl_flag(argc, argv, longopts, NULL, NULL, &stop)) != -1) {
+	while ((opt = ctl_flag(argc, argv, ctl_global_options, NULL, NULL, &stop)) != -1) {
 		switch (opt) {
 		case O_MONGO_URI:
 			c.mongo_uri = optarg;

@@ -110,20 +110,22 @@ static bool attached_to_listener(const mosquitto_plugin_id_t *pid)
 }
 
 /*
- * Refuse to load under per_listener_settings true: Mosquitto 2.0 then never
- * delivers TICK to the plugin, and every precis plugin starts its backends,
- * writes its workers' log lines and publishes from TICK, so it would run
- * without ever connecting and without saying why.
+ * Refuse to load under per_listener_settings true: Mosquitto 2.0.11 then
+ * never delivers TICK to the plugin, and every precis plugin starts its
+ * backends, writes its workers' log lines and publishes from TICK, so it
+ * would run without ever connecting and without saying why. (From 2.0.15
+ * TICK arrives, but each listener would get its own instance, with its own
+ * backends and caches: refused as well.)
  */
 static int check_global(struct pb_plugin *p)
 {
 	if (!attached_to_listener(p->pid))
 		return MOSQ_ERR_SUCCESS;
 	pc_log(&p->log, PC_LOG_ERR,
-	       "per_listener_settings true is not supported: it attaches the plugin to one "
-	       "listener, where Mosquitto 2.0 never delivers the TICK event the plugin needs to "
-	       "connect its backends; set per_listener_settings false (the default), which makes "
-	       "the plugin apply to every listener");
+	       "per_listener_settings true is not supported: it ties the plugin to one listener, "
+	       "where Mosquitto 2.0 (before 2.0.15) never delivers the TICK event the plugin "
+	       "connects its backends from; set per_listener_settings false (the default), and the "
+	       "plugin applies to every listener");
 	return MOSQ_ERR_NOT_SUPPORTED;
 }
 

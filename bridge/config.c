@@ -5,7 +5,8 @@
  * ranges and unknown or duplicate keys are handled as for the plugins.
  * This file adds the file syntax, the flag syntax, the two open-ended key
  * families (segment.<id>, experiment.<id>), numbers with fractions
- * (weights, shrinkage) and the reload rules.
+ * (weights, shrinkage) and the reload rules. A flag's error names the flag
+ * as typed (--mqtt-port), a file key's its file and line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -114,18 +115,39 @@ int br_parse_double(const char *s, double *out)
 	return PC_OK;
 }
 
+/* s as a key: '-' read as '_', into out (truncated to outlen). */
+static void key_of(const char *s, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < outlen; i++)
+		out[i] = s[i] == '-' ? '_' : s[i];
+	out[i] = '\0';
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
 int br_args_kv(int argc, char **argv, const char *const *bools, struct pc_kv *kvs, char *err,
                size_t errlen)
 {
 	int a, n = 0;
 
 	for (a = 0; a < argc; a++) {
-		char *k = argv[a], *p;
+		char *k = argv[a], *p, kb[128];
 		bool is_bool = false;
 		size_t b;
 
 		if (strncmp(k, "--", 2) != 0 || !k[2])
 			return pc_errf(err, errlen, PC_ERR_INVAL, "unexpected argument '%s'", k);
+		key_of(k + 2, kb, sizeof kb);
+		if (a + 1 >= argc && !in_list(bools, kb))
+			return pc_errf(err, errlen, PC_ERR_INVAL, "%s needs a value", k);
 		k += 2;
 		for (p = k; *p; p++)
 			if (*p == '-')
@@ -133,16 +155,44 @@ int br_args_kv(int argc, char **argv, const char *const *bools, struct pc_kv *kv
 		for (b = 0; bools && bools[b]; b++)
 			is_bool |= strcmp(bools[b], k) == 0;
 		kvs[n].key = k;
-		if (is_bool) {
+		if (is_bool)
 			kvs[n].value = "true";
-		} else {
-			if (a + 1 >= argc)
-				return pc_errf(err, errlen, PC_ERR_INVAL, "--%s needs a value", k);
+		else
 			kvs[n].value = argv[++a];
-		}
 		n++;
 	}
 	return n;
+}
+
+int br_flags_check(int argc, char *const *argv, const struct pc_opt_def *defs, size_t ndefs,
+                   const char *const *prefixes, const char *const *bools, char *err, size_t errlen)
+{
+	char key[128];
+	int a;
+
+	for (a = 0; a < argc; a++) {
+		const char *f = argv[a];
+		bool known = false;
+		size_t k;
+
+		if (strncmp(f, "--", 2) != 0 || !f[2])
+			return pc_errf(err, errlen, PC_ERR_INVAL,
+			               "unexpected argument '%s' (flags are --key value)", f);
+		key_of(f + 2, key, sizeof key);
+		for (k = 0; k < ndefs && !known; k++)
+			known = strcmp(defs[k].key, key) == 0;
+		for (k = 0; prefixes && prefixes[k] && !known; k++)
+			known = strncmp(key, prefixes[k], strlen(prefixes[k])) == 0 &&
+			        key[strlen(prefixes[k])];
+		if (!known)
+			return pc_errf(err, errlen, PC_ERR_UNKNOWN_KEY, "unknown flag '%s'", f);
+		if (in_list(bools, key))
+			continue;
+		if (a + 1 >= argc)
+			return pc_errf(err, errlen, PC_ERR_INVAL, "%s needs a value", f);
+		a++;
+	}
+	return PC_OK;
 }
 
 /* A key=value pair of the file (or a flag), with where it came from. */
@@ -336,25 +386,45 @@ static int finish(struct br_config *c, char *err, size_t errlen)
 	return PC_OK;
 }
 
+/* Whether the option error e is about key (starts with "key:" or "key'"). */
+static bool names_key(const char *e, const char *key)
+{
+	size_t n = strlen(key);
+
+	return strncmp(e, key, n) == 0 && (e[n] == ':' || e[n] == '\'');
+}
+
 int br_config_load(struct br_config *c, const char *path, int argc, char **argv, char *err,
                    size_t errlen)
 {
+	static const char *const families[] = {"segment.", "experiment.", NULL};
 	struct src_kv *file = NULL;
 	struct pc_kv *kvs = NULL, *flags = NULL;
+	char **args = NULL; /* a copy of argv for br_args_kv, which rewrites it */
 	size_t nfile = 0, nkv = 0, k, l;
-	int nflags = 0, rc;
+	int nflags = 0, rc, a;
 	char e[768];
 
 	memset(c, 0, sizeof *c);
+	if ((rc = br_flags_check(argc, argv, br_config_defs, br_config_ndefs, families, NULL, err,
+	                         errlen)) != PC_OK)
+		goto out;
 	if (path && (rc = read_file(path, &file, &nfile, err, errlen)) != PC_OK)
 		goto out;
 	flags = calloc((size_t)argc / 2 + 1, sizeof *flags);
 	kvs = calloc(nfile + (size_t)argc / 2 + 1, sizeof *kvs);
-	if (!flags || !kvs) {
+	args = calloc((size_t)argc + 1, sizeof *args);
+	if (!flags || !kvs || !args) {
 		rc = PC_ERR_NOMEM;
 		goto out;
 	}
-	if ((nflags = br_args_kv(argc, argv, NULL, flags, err, errlen)) < 0) {
+	for (a = 0; a < argc; a++)
+		if (!(args[a] = strdup(argv[a]))) {
+			rc = PC_ERR_NOMEM;
+			goto out;
+		}
+	/* Every flag has a value (checked above): flag l is argv[2 * l], as typed. */
+	if ((nflags = br_args_kv(argc, args, NULL, flags, err, errlen)) < 0) {
 		rc = nflags;
 		goto out;
 	}
@@ -379,28 +449,34 @@ int br_config_load(struct br_config *c, const char *path, int argc, char **argv,
 		if (rc == PC_ERR_UNKNOWN_KEY) {
 			kvs[nkv++] = flags[l];
 		} else if (rc != PC_OK) {
-			pc_errf(err, errlen, rc, "--%s: %s", flags[l].key, e);
+			if (names_key(e, flags[l].key))
+				pc_errf(err, errlen, rc, "%s%s", argv[2 * l],
+				        e + strlen(flags[l].key));
+			else
+				pc_errf(err, errlen, rc, "%s: %s", argv[2 * l], e);
 			goto out;
 		}
 	}
 	rc = pc_opts_parse(br_config_defs, br_config_ndefs, kvs, nkv, c, NULL, e, sizeof e);
+	if (rc == PC_OK)
+		rc = finish(c, e, sizeof e);
 	if (rc != PC_OK) {
-		/* Say where the offending key came from. */
-		const char *where = "";
+		/* Say where the offending key came from: a flag (as typed) or a file line. */
 		int line = 0;
 		for (k = 0; k < nfile; k++)
-			if (strncmp(e, file[k].key, strlen(file[k].key)) == 0 &&
-			    (e[strlen(file[k].key)] == ':' || e[strlen(file[k].key)] == '\''))
+			if (names_key(e, file[k].key))
 				line = file[k].line;
+		for (l = 0; l < (size_t)nflags; l++)
+			if (names_key(e, flags[l].key)) {
+				pc_errf(err, errlen, rc, "%s%s", argv[2 * l],
+				        e + strlen(flags[l].key));
+				goto out;
+			}
 		if (line)
-			where = path;
-		if (line)
-			pc_errf(err, errlen, rc, "%s:%d: %s", where, line, e);
+			pc_errf(err, errlen, rc, "%s:%d: %s", path, line, e);
 		else
 			pc_errf(err, errlen, rc, "%s", e);
-		goto out;
 	}
-	rc = finish(c, err, errlen);
 out:
 	for (k = 0; k < nfile; k++) {
 		free(file[k].key);
@@ -409,6 +485,9 @@ out:
 	free(file);
 	free(kvs);
 	free(flags);
+	for (a = 0; args && a < argc; a++)
+		free(args[a]);
+	free(args);
 	return rc;
 }
 

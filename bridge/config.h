@@ -81,10 +81,11 @@ extern const size_t br_config_ndefs;
 
 /*
  * br_config_load - fill c from defaults, then the file at path (NULL: no
- * file), then the flags in argv[0..argc) (each `--key value`). Checks
- * segment and experiment specs for syntax through their parsers. Returns
- * PC_OK, or an error with a message naming the key (and file:line) in
- * (err, errlen). Release c with br_config_cleanup either way.
+ * file), then the flags in argv[0..argc) (each `--key value`; argv is
+ * not modified). Checks segment and experiment specs for syntax through
+ * their parsers. Returns PC_OK, or an error with a message naming the key
+ * (a flag as typed, a file key with file:line) in (err, errlen). Release c
+ * with br_config_cleanup either way.
  */
 int br_config_load(struct br_config *c, const char *path, int argc, char **argv, char *err,
                    size_t errlen);
@@ -115,5 +116,17 @@ int br_parse_double(const char *s, double *out);
  */
 int br_args_kv(int argc, char **argv, const char *const *bools, struct pc_kv *kvs, char *err,
                size_t errlen);
+
+/*
+ * br_flags_check - check argv[0..argc) as `--key value` flags before
+ * br_args_kv reads them: each must start with "--", name a key of
+ * defs[0..ndefs) (a '-' in the flag reads as '_') or start with one of the
+ * NULL-terminated prefixes (e.g. "segment."; NULL for none), and have a
+ * value unless it is listed in bools (NULL-terminated, may be NULL). argv is
+ * not modified. Returns PC_OK, or PC_ERR_INVAL (PC_ERR_UNKNOWN_KEY for an
+ * unknown flag) with a message naming the flag as it was typed.
+ */
+int br_flags_check(int argc, char *const *argv, const struct pc_opt_def *defs, size_t ndefs,
+                   const char *const *prefixes, const char *const *bools, char *err, size_t errlen);
 
 #endif

@@ -73,18 +73,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The usage on stderr after msg (exit 2), or on stdout for --help (msg NULL, exit 0). */
 static int usage(const char *msg)
 {
+	if (msg)
+		fprintf(stderr, "precis-bridge eval: %s\n", msg);
 	fprintf(
-	    stderr,
-	    "precis-bridge eval: %s\n"
+	    msg ? stderr : stdout,
 	    "usage: precis-bridge eval --ratings FILE [--test FILE] [--split kfold:K|holdout:F]\n"
 	    "         [--algo user_knn|item_knn|popular] [--similarity "
 	    "cosine|adjusted_cosine|pearson]\n"
 	    "         [--k N] [--min-support N] [--shrinkage X] [--n N] [--relevant X] [--seed S] "
-	    "[--json]\n",
-	    msg);
-	return 2;
+	    "[--json]\n"
+	    "       precis-bridge eval --help\n");
+	return msg ? 2 : 0;
 }
 
 /* Split line into up to 4 fields at ',' or '\t' (in place); returns the count. */
@@ -334,6 +336,16 @@ int br_eval_main(int argc, char **argv)
 	br_ids_init(&items);
 	if (!kvs)
 		goto out;
+	for (int a = 1; a < argc; a++)
+		if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
+			rc = usage(NULL);
+			goto out;
+		}
+	if (br_flags_check(argc - 1, argv + 1, eval_defs, sizeof eval_defs / sizeof eval_defs[0],
+	                   NULL, bools, err, sizeof err) != PC_OK) {
+		rc = usage(err);
+		goto out;
+	}
 	nkv = br_args_kv(argc - 1, argv + 1, bools, kvs, err, sizeof err);
 	if (nkv < 0) {
 		rc = usage(err);

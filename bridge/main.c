@@ -3,7 +3,11 @@
  *
  *   precis-bridge [-c FILE] [--key value ...]     the daemon (foreground)
  *   precis-bridge eval --ratings FILE ...         offline evaluation (eval.c)
- *   precis-bridge --help                          the keys, their defaults
+ *   precis-bridge --help | --version              the keys, their defaults
+ *
+ * -c/--config, -h/--help and --version may come anywhere among the
+ * `--key value` flags (take_own_flags); the rest go to br_config_load.
+ * PRECIS_VERSION comes from CMake's project version.
  *
  * The daemon logs to stderr. SIGTERM or SIGINT: stop taking messages,
  * publish the counters, write what MongoDB still has to get (bounded),
@@ -42,19 +46,75 @@ static void on_signal(int sig)
 static void help(void)
 {
 	size_t k;
+	char flag[64];
 
-	printf("usage: precis-bridge [-c FILE] [--key value ...]\n"
-	       "       precis-bridge eval --ratings FILE [...]   (precis-bridge eval --help)\n\n"
-	       "Keys (file: key = value; flags: --key value; flags win):\n");
-	for (k = 0; k < br_config_ndefs; k++)
-		printf("  %-20s %-28s %s\n", br_config_defs[k].key,
-		       br_config_defs[k].def && *br_config_defs[k].def ? br_config_defs[k].def
-		                                                       : "(empty)",
-		       br_config_defs[k].help);
-	printf("  %-20s %-28s %s\n", "segment.<id>", "",
+	printf("usage: precis-bridge [-c FILE] [--KEY VALUE ...]\n"
+	       "       precis-bridge eval --ratings FILE [flags]\n"
+	       "       precis-bridge --help | --version\n\n"
+	       "The recommendation daemon: runs in the foreground, logs to stderr; SIGHUP\n"
+	       "reloads, SIGTERM stops. Every KEY can be given in the file (KEY = VALUE, with\n"
+	       "'_' as here) or as a flag (--KEY VALUE, '-' or '_'); flags win.\n\n"
+	       "commands:\n"
+	       "  eval                 offline evaluation of a recommender on a ratings file\n\n"
+	       "flags:\n"
+	       "  -c, --config FILE    read KEY = VALUE lines from FILE\n"
+	       "  -h, --help           this help\n"
+	       "  --version            the version of precis-bridge\n\n"
+	       "keys (flag, default, meaning; docs/bridge.md has the details):\n");
+	for (k = 0; k < br_config_ndefs; k++) {
+		const char *d = br_config_defs[k].def;
+		size_t i;
+
+		snprintf(flag, sizeof flag, "--%s VALUE", br_config_defs[k].key);
+		for (i = 2; flag[i] != ' '; i++)
+			flag[i] = flag[i] == '_' ? '-' : flag[i];
+		printf("  %-28s %-26s %s\n", flag, d && *d ? d : "(empty)", br_config_defs[k].help);
+	}
+	printf("  %-28s %-26s %s\n", "--segment.ID RULE", "",
 	       "a segment rule, e.g. rfm.r >= 4 && tag:toys");
-	printf("  %-20s %-28s %s\n", "experiment.<id>", "",
+	printf("  %-28s %-26s %s\n", "--experiment.ID VARIANTS", "",
 	       "variants, e.g. A=user_knn:50 B=popular:50");
+}
+
+/*
+ * Take -c/--config FILE, -h/--help and --version out of argv[1..argc),
+ * keeping the `--key value` pairs (in order) in rest. Returns -1 to go on,
+ * or the exit code: 0 after the help or the version, 2 after a message.
+ */
+static int take_own_flags(int argc, char **argv, const char **path, char **rest, int *nrest)
+{
+	int i;
+
+	*nrest = 0;
+	for (i = 1; i < argc; i++) {
+		const char *f = argv[i];
+
+		if (strcmp(f, "-h") == 0 || strcmp(f, "--help") == 0) {
+			help();
+			return 0;
+		}
+		if (strcmp(f, "--version") == 0) {
+			printf("precis-bridge (precis) %s\n", PRECIS_VERSION);
+			return 0;
+		}
+		if (strcmp(f, "-c") == 0 || strcmp(f, "--config") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "precis-bridge: %s needs a FILE\n", f);
+				return 2;
+			}
+			if (*path) {
+				fprintf(stderr, "precis-bridge: %s given twice\n", f);
+				return 2;
+			}
+			*path = argv[++i];
+			continue;
+		}
+		rest[(*nrest)++] = argv[i];
+		/* A flag's value is kept as it is, even when it looks like a flag. */
+		if (strncmp(f, "--", 2) == 0 && i + 1 < argc)
+			rest[(*nrest)++] = argv[++i];
+	}
+	return -1;
 }
 
 struct app {
@@ -201,25 +261,28 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct br_out out = {&a, out_publish, out_store};
 	const char *path = NULL;
-	char err[1024];
-	int first = 1, rc = 1;
+	char err[1024], **flags;
+	int nflags, rc = 1;
 	int64_t start;
 	struct br_msg *m;
 
 	if (argc > 1 && strcmp(argv[1], "eval") == 0)
 		return br_eval_main(argc - 1, argv + 1);
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		help();
-		return 0;
+	/* The flags stay for SIGHUP reloads: flags lives as long as the process. */
+	if (!(flags = calloc((size_t)argc, sizeof *flags))) {
+		fprintf(stderr, "precis-bridge: out of memory\n");
+		return 1;
 	}
-	if (argc > 2 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
-		path = argv[2];
-		first = 3;
+	if ((rc = take_own_flags(argc, argv, &path, flags, &nflags)) != -1) {
+		free(flags);
+		return rc;
 	}
+	rc = 1;
 	a.log = (struct pc_logger){pc_log_stderr_sink, NULL, PC_LOG_INFO, "precis-bridge"};
-	if (br_config_load(&a.base, path, argc - first, argv + first, err, sizeof err) != PC_OK) {
-		fprintf(stderr, "precis-bridge: %s\n", err);
+	if (br_config_load(&a.base, path, nflags, flags, err, sizeof err) != PC_OK) {
+		fprintf(stderr, "precis-bridge: %s (see precis-bridge --help)\n", err);
 		br_config_cleanup(&a.base);
+		free(flags);
 		return 2;
 	}
 	a.cfg = &a.base;
@@ -258,7 +321,7 @@ int main(int argc, char **argv)
 	                 start); /* subscribe first: live events queue during the history read */
 	if (a.cfg->mongo && a.cfg->history)
 		load_history(&a, start);
-	run(&a, path, argc - first, argv + first);
+	run(&a, path, nflags, flags);
 	pc_log(&a.log, PC_LOG_NOTICE, "stopping (signal %d)", (int)stop_signal);
 	io_counters(&a);
 	br_engine_publish_stats(&a.eng, pc_wall_ms());
@@ -272,5 +335,6 @@ out:
 	br_engine_cleanup(&a.eng);
 	drop_config(&a, a.cfg);
 	br_config_cleanup(&a.base);
+	free(flags);
 	return rc;
 }

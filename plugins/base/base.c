@@ -88,6 +88,47 @@ static int plugin_init(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const ch
 	return MOSQ_ERR_SUCCESS;
 }
 
+/*
+ * Whether the broker attached this plugin instance to one listener, as it
+ * does with `per_listener_settings true`, instead of the global security
+ * options. The API has no call that says so, and mosquitto_plugin_id_t is
+ * opaque; but Mosquitto 2.0.0 to 2.0.20 define it (src/mosquitto_broker_
+ * internal.h) as { struct mosquitto__listener *listener; }: the listener
+ * under per_listener_settings true, NULL otherwise, and the broker itself
+ * picks a plugin's callback lists by that pointer (src/plugin.c,
+ * mosquitto_callback_register). 2.1 changed the layout (and delivers TICK
+ * to such plugins), so built against other headers this says false.
+ */
+static bool attached_to_listener(const mosquitto_plugin_id_t *pid)
+{
+#if LIBMOSQUITTO_MAJOR == 2 && LIBMOSQUITTO_MINOR == 0
+	return pid && *(const void *const *)(const void *)pid != NULL;
+#else
+	(void)pid;
+	return false;
+#endif
+}
+
+/*
+ * Refuse to load under per_listener_settings true: Mosquitto 2.0.11 then
+ * never delivers TICK to the plugin, and every precis plugin starts its
+ * backends, writes its workers' log lines and publishes from TICK, so it
+ * would run without ever connecting and without saying why. (From 2.0.15
+ * TICK arrives, but each listener would get its own instance, with its own
+ * backends and caches: refused as well.)
+ */
+static int check_global(struct pb_plugin *p)
+{
+	if (!attached_to_listener(p->pid))
+		return MOSQ_ERR_SUCCESS;
+	pc_log(&p->log, PC_LOG_ERR,
+	       "per_listener_settings true is not supported: it ties the plugin to one listener, "
+	       "where Mosquitto 2.0 (before 2.0.15) never delivers the TICK event the plugin "
+	       "connects its backends from; set per_listener_settings false (the default), and the "
+	       "plugin applies to every listener");
+	return MOSQ_ERR_NOT_SUPPORTED;
+}
+
 void pb_tick(struct pb_plugin *p)
 {
 	struct log_line *l;
@@ -164,6 +205,8 @@ int pb_plugin_setup(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char 
 {
 	int rc = plugin_init(p, pid, name, short_name);
 
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = check_global(p);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = options_parse(p, defs, ndefs, opts, opt_count, conf);
 	if (rc == MOSQ_ERR_SUCCESS && bo)

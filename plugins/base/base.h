@@ -146,11 +146,14 @@ void pb_tick(struct pb_plugin *p);
 /*
  * pb_plugin_setup - the common start of mosquitto_plugin_init: set up
  * logging for p (name, e.g. "precis_command", and short_name, e.g.
- * "command", are static strings), then parse the options into conf with the table defs
+ * "command", are static strings), refuse a plugin the broker attached to
+ * one listener (per_listener_settings true: Mosquitto 2.0 never sends it
+ * TICK), then parse the options into conf with the table defs
  * (pc_opts_parse), then check that bo (conf's backend options, NULL if none) has reconnect_min <=
- * reconnect_max. Errors are logged naming the option; the return value is
- * MOSQ_ERR_SUCCESS, MOSQ_ERR_INVAL (Mosquitto then refuses to start) or
- * MOSQ_ERR_NOMEM. Call pb_plugin_cleanup and pc_opts_free either way.
+ * reconnect_max. Errors are logged naming the option (or per_listener_settings); the return
+ * value is MOSQ_ERR_SUCCESS, MOSQ_ERR_NOT_SUPPORTED (per_listener_settings), MOSQ_ERR_INVAL
+ * (Mosquitto then refuses to start) or MOSQ_ERR_NOMEM. Call pb_plugin_cleanup and pc_opts_free
+ * either way.
  */
 int pb_plugin_setup(struct pb_plugin *p, mosquitto_plugin_id_t *pid, const char *name,
                     const char *short_name, const struct pc_opt_def *defs, size_t ndefs,

@@ -5,13 +5,14 @@ cancel, supersede, priorities, the per-device cap), bad input that changes
 nothing, MQTT 5 correlation data, and precisctl cmd. Every payload the
 plugin sends is checked against its schema in schemas/."""
 import json
+import subprocess
 import time
 import unittest
 
 import paho.mqtt.client as mqtt
 
-from command_util import (SLACK, CommandCase, Counters, Device, Ops, Watcher, examples,
-                          strict_json, v5_reply_props)
+from command_util import (PRECISCTL, SLACK, CommandCase, Counters, Device, Ops, Watcher,
+                          examples, strict_json, v5_reply_props)
 
 
 class TestCommandFlow(CommandCase):
@@ -119,6 +120,7 @@ class TestCommandFlow(CommandCase):
         st = self.ops.state("cap-1", state="refused", op="one-too-many")
         self.assertIn("max_pending", st["error"])
         self.assertEqual(self.redis().zcard(self.key("cap-1", "pending")), 5)
+        self.provision("cap-1")  # precisctl sends only to registered devices
         p = self.ctl("cmd", "send", "cap-1", "from-ctl")
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("already has 5 commands", p.stderr)
@@ -339,6 +341,38 @@ class TestCommandFlow(CommandCase):
                            (("cmd", "send", "ctl-1", "op", "--priority", "10"), 2),
                            (("cmd", "frobnicate", "x"), 2)):
             self.assertEqual(self.ctl(*args).returncode, code, args)
+
+    def test_precisctl_send_to_a_device_not_in_the_registry_is_refused_unless_forced(self):
+        p = self.ctl("cmd", "send", "nosuchdev", "reboot")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("no device 'nosuchdev' in the registry", p.stderr)
+        self.assertIn("--force", p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertEqual(self.redis().zcard(self.key("nosuchdev", "pending")), 0)
+        # A principal that is not a device gets no commands either.
+        self.provision("ops-not-dev", role="ops")
+        p = self.ctl("cmd", "send", "ops-not-dev", "reboot")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("registered with role ops, not as a device", p.stderr)
+        self.assertEqual(self.redis().zcard(self.key("ops-not-dev", "pending")), 0)
+        # --force queues it anyway (a device registered later fetches it).
+        p = self.ctl("cmd", "send", "nosuchdev", "reboot", "--force", json_out=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        cid = json.loads(p.stdout)["id"]
+        self.assertEqual(self.redis().zrange(self.key("nosuchdev", "pending"), 0, -1), [cid])
+        # A registered device needs no --force.
+        self.provision("reg-1")
+        p = self.ctl("cmd", "send", "reg-1", "reboot")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.strip().endswith("@reg-1"))
+        # MongoDB must answer for the check: with a wrong URI nothing is queued.
+        p = subprocess.run([PRECISCTL, "--redis-port", str(self.services.ports["redis"]),
+                            "--mongo-uri", "mongodb://127.0.0.1:1/", "--timeout", "1s",
+                            "cmd", "send", "reg-1", "later"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("--force sends without checking", p.stderr)
+        self.assertEqual(self.redis().zcard(self.key("reg-1", "pending")), 1)
 
     def test_noscript_after_script_flush_reloads(self):
         d = Device(self, "flush-1")

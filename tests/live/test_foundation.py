@@ -32,6 +32,16 @@ def with_option(conf, plugin, line):
     return out
 
 
+def only_plugin(conf, plugin):
+    """conf without the other precis plugins (their plugin lines and options)."""
+    for other in PLUGINS:
+        if other != plugin:
+            conf, n = re.subn(r"(?m)^plugin \S*/%s\.so\n(?:plugin_opt_.*\n|\n)*" % other, "",
+                              conf)
+            assert n == 1, "plugin block of %s not found" % other
+    return conf
+
+
 def on_port(conf, port):
     return re.sub(r"(?m)^listener \d+ ", "listener %d " % port, conf)
 
@@ -139,6 +149,26 @@ class TestBadOptions(LiveTestCase):
     def test_reconnect_min_above_max(self):
         self.assert_refused("precis_store", "plugin_opt_reconnect_min 10s\n"
                             "plugin_opt_reconnect_max 1s", "plugin_opt_reconnect_min")
+
+    def test_per_listener_settings_true_stops_each_plugin_naming_it(self):
+        # Mosquitto 2.0 never sends TICK to a plugin tied to one listener, so the
+        # backends would never connect; each plugin refuses to load instead.
+        for plugin in PLUGINS:
+            conf, n = re.subn(r"(?m)^per_listener_settings false$", "per_listener_settings true",
+                              only_plugin(self.services.conf(), plugin))
+            self.assertEqual(n, 1)
+            code, out = self.run_broker_with(on_port(conf, free_port()))
+            self.assertIsNotNone(code, "mosquitto kept running:\n" + out)
+            self.assertNotEqual(code, 0, out)
+            self.assertIn("%s: per_listener_settings true is not supported" % plugin, out)
+            self.assertIn("set per_listener_settings false", out)
+            self.assertNotIn("mosquitto version 2.0.11 running", out)
+        # The same configurations with per_listener_settings false load.
+        for plugin in PLUGINS:
+            conf = on_port(only_plugin(self.services.conf(), plugin), free_port())
+            code, out = self.run_broker_with(conf, timeout=3)
+            self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
+            self.assertIn("%s: loaded" % plugin, out)
 
     def test_good_options_start(self):
         conf = with_option(self.services.conf(), "precis_command",

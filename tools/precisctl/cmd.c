@@ -2,7 +2,7 @@
  * cmd.c - `precisctl cmd`: send, list, show, cancel and trace device commands.
  *
  *   precisctl cmd send DEVICE OP [ARGS-JSON] [--priority N] [--ttl D] [--timeout D]
- *                      [--attempts N] [--supersede KEY] [--delay D]
+ *                      [--attempts N] [--supersede KEY] [--delay D] [--force]
  *   precisctl cmd list DEVICE
  *   precisctl cmd show ID
  *   precisctl cmd cancel ID
@@ -14,8 +14,11 @@
  * have enqueued; the broker learns of it from the script's notice. list,
  * show and history read Redis (and the MongoDB `commands` archive for
  * finished commands Redis no longer keeps); cmd_show.c prints them.
- * Exit codes: 0 ok, 1 backend failure or refusal (the device is full, the
- * command already finished), 2 usage, 3 no such command.
+ * send refuses a DEVICE that is not a registered device (a typo would
+ * otherwise queue a command nobody ever fetches) unless --force. Each verb
+ * takes only its own flags (help.c has their help). Exit codes: 0 ok, 1
+ * backend failure or refusal (the device is full, the command already
+ * finished), 2 usage, 3 no such command or device.
  */
 #include <getopt.h>
 #include <hiredis/hiredis.h>
@@ -27,24 +30,7 @@
 #include "cmd.h"
 #include "precis/error.h"
 #include "precis/options.h"
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: precisctl cmd send DEVICE OP [ARGS-JSON] [--priority 0-9] [--ttl DURATION]\n"
-	    "                          [--timeout DURATION] [--attempts N] [--supersede KEY]\n"
-	    "                          [--delay DURATION]\n"
-	    "       precisctl cmd list DEVICE          pending and in-flight commands\n"
-	    "       precisctl cmd show ID              one command, with its history\n"
-	    "       precisctl cmd cancel ID            withdraw a pending or in-flight command\n"
-	    "       precisctl cmd history DEVICE [--limit N] [--transitions]\n"
-	    "                                          finished commands (or transitions), newest "
-	    "first\n"
-	    "flags: --prefix P  Redis key prefix [PRECIS_REDIS_PREFIX] (precis:)\n"
-	    "Durations take ms, s, m, h or d. Left-out fields take the broker's defaults.\n"
-	    "exit codes: 0 ok, 1 backend failure or refused, 2 usage, 3 no such command\n");
-}
+#include "precis/registry.h"
 
 /*
  * The broker's settings from <prefix>config on redis, or the plugin's
@@ -115,20 +101,6 @@ int cmd_run_script(struct cmd_ctx *x, struct command__call *call, redisReply **o
 		*out = NULL;
 		return CTL_ERR;
 	}
-	return CTL_OK;
-}
-
-static int dur_flag(const char *name, const char *s, int64_t *out)
-{
-	if (pc_parse_duration_ms(s, out) != PC_OK)
-		return ctl_error(CTL_USAGE, "%s: '%s' is not a duration", name, s);
-	return CTL_OK;
-}
-
-static int int_flag(const char *name, const char *s, int64_t *out)
-{
-	if (pc_parse_int(s, out) != PC_OK)
-		return ctl_error(CTL_USAGE, "%s: '%s' is not an integer", name, s);
 	return CTL_OK;
 }
 
@@ -270,56 +242,134 @@ int cmd_split_id(const char *cid, char *dev)
 	return CTL_OK;
 }
 
+/* Whether dev is a registered device: CTL_OK, or the exit code after saying why. */
+static int check_device(struct ctl *c, const char *dev)
+{
+	struct pc_principal_rec rec;
+	mongoc_client_t *m = ctl_mongo(c);
+	char err[512];
+	int rc;
+
+	if (!m)
+		return ctl_error(CTL_ERR,
+		                 "cmd send: cannot check that '%s' is a registered device "
+		                 "(--force sends without checking)",
+		                 dev);
+	rc = pc_registry_find(m, c->mongo_db, dev, &rec, err, sizeof err);
+	if (rc == PC_ERR_EMPTY)
+		return ctl_error(CTL_NOTFOUND,
+		                 "cmd send: no device '%s' in the registry (precisctl device add "
+		                 "registers it; --force sends anyway)",
+		                 dev);
+	if (rc == PC_OK && rec.role != PC_ROLE_DEVICE)
+		return ctl_error(CTL_NOTFOUND,
+		                 "cmd send: '%s' is registered with role %s, not as a device "
+		                 "(--force sends anyway)",
+		                 dev, pc_role_name(rec.role));
+	if (rc != PC_OK)
+		return ctl_error(CTL_ERR,
+		                 "cmd send: cannot check '%s' in the registry: %s (--force "
+		                 "sends without checking)",
+		                 dev, err);
+	return CTL_OK;
+}
+
 /* The numeric flags: send's fields and history's --limit. */
 enum { F_PRIO, F_TTL, F_TIMEOUT, F_ATTEMPTS, F_DELAY, F_LIMIT, NFLAGS };
 
 static const struct {
 	const char *name; /* without the dashes */
 	bool duration;    /* else an integer */
+	int64_t lo, hi;
+	const char *range; /* lo..hi as the help writes it */
 } flag_defs[NFLAGS] = {
-    {"priority", false}, {"ttl", true},   {"timeout", true},
-    {"attempts", false}, {"delay", true}, {"limit", false},
+    {"priority", false, 0, COMMAND_PRIO_MAX, "0..9"},
+    {"ttl", true, COMMAND_TTL_MIN, COMMAND_TTL_MAX, "100ms..30d"},
+    {"timeout", true, COMMAND_TIMEOUT_MIN, COMMAND_TIMEOUT_MAX, "100ms..1h"},
+    {"attempts", false, 1, COMMAND_ATTEMPTS_MAX, "1..100"},
+    {"delay", true, 0, COMMAND_DELAY_MAX, "0..30d"},
+    {"limit", false, 1, 100000, "1..100000"},
 };
+
+enum { O_SUPERSEDE = 300, O_TRANS, O_PREFIX, O_FORCE };
+
+/* The verbs: which flags each takes, how many operands. */
+static const struct verb {
+	const char *name;
+	unsigned nums; /* bit i: flag_defs[i] */
+	bool send;     /* --supersede, --force */
+	bool history;  /* --transitions */
+	int min_args, max_args;
+} verbs[] = {
+    {"send",
+     (1u << F_PRIO) | (1u << F_TTL) | (1u << F_TIMEOUT) | (1u << F_ATTEMPTS) | (1u << F_DELAY),
+     true, false, 2, 3},
+    {"list", 0, false, false, 1, 1},
+    {"show", 0, false, false, 1, 1},
+    {"cancel", 0, false, false, 1, 1},
+    {"history", 1u << F_LIMIT, false, true, 1, 1},
+};
+
+/* The value of numeric flag i into *out, or a usage error naming the flag and its range. */
+static int num_flag(int i, const char *s, int64_t *out)
+{
+	int rc = flag_defs[i].duration ? pc_parse_duration_ms(s, out) : pc_parse_int(s, out);
+
+	if (rc != PC_OK || *out < flag_defs[i].lo || *out > flag_defs[i].hi)
+		return ctl_error(CTL_USAGE, "--%s: '%s' is not %s in %s", flag_defs[i].name, s,
+		                 flag_defs[i].duration ? "a duration" : "an integer",
+		                 flag_defs[i].range);
+	return CTL_OK;
+}
 
 int ctl_cmd(struct ctl *c, int argc, char **argv)
 {
-	enum { O_SUPERSEDE = 300, O_TRANS, O_PREFIX };
-	struct option longopts[NFLAGS + 5];
+	struct option longopts[NFLAGS + 6];
+	const struct verb *v = NULL;
 	struct cmd_ctx x;
 	struct command__request r;
 	struct {
 		bool set;
 		int64_t v;
 	} f[NFLAGS] = {{false, 0}};
-	const char *verb, *env = getenv("PRECIS_REDIS_PREFIX");
-	int opt, rc;
+	const char *env = getenv("PRECIS_REDIS_PREFIX");
+	bool force = false;
+	int opt, rc, stop, n = 0;
 
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		ctl_usage(argc < 2 ? stderr : stdout, "cmd", NULL);
+		return argc < 2 ? CTL_USAGE : CTL_OK;
+	}
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (!v)
+		return ctl_error(
+		    CTL_USAGE, "cmd: unknown subcommand '%s' (see precisctl cmd --help)", argv[1]);
 	for (int i = 0; i < NFLAGS; i++)
-		longopts[i] = (struct option){flag_defs[i].name, required_argument, NULL, 256 + i};
-	longopts[NFLAGS] = (struct option){"supersede", required_argument, NULL, O_SUPERSEDE};
-	longopts[NFLAGS + 1] = (struct option){"transitions", no_argument, NULL, O_TRANS};
-	longopts[NFLAGS + 2] = (struct option){"prefix", required_argument, NULL, O_PREFIX};
-	longopts[NFLAGS + 3] = (struct option){"help", no_argument, NULL, 'h'};
-	longopts[NFLAGS + 4] = (struct option){NULL, 0, NULL, 0};
+		if (v->nums & (1u << i))
+			longopts[n++] =
+			    (struct option){flag_defs[i].name, required_argument, NULL, 256 + i};
+	if (v->send) {
+		longopts[n++] = (struct option){"supersede", required_argument, NULL, O_SUPERSEDE};
+		longopts[n++] = (struct option){"force", no_argument, NULL, O_FORCE};
+	}
+	if (v->history)
+		longopts[n++] = (struct option){"transitions", no_argument, NULL, O_TRANS};
+	longopts[n++] = (struct option){"prefix", required_argument, NULL, O_PREFIX};
+	longopts[n++] = (struct option)CTL_HELP_OPTION;
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	memset(&x, 0, sizeof x);
 	memset(&r, 0, sizeof r);
 	x.prefix = env && *env ? env : "precis:";
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CTL_USAGE : CTL_OK;
-	}
-	verb = argv[1];
-	while ((opt = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
-		char name[32];
-
+	argc--;
+	argv++;
+	optind = 0;
+	while ((opt = ctl_flag(argc, argv, longopts, "cmd", v->name, &stop)) != -1) {
 		rc = CTL_OK;
 		if (opt >= 256 && opt < 256 + NFLAGS) {
-			int i = opt - 256;
-
-			snprintf(name, sizeof name, "--%s", flag_defs[i].name);
-			f[i].set = true;
-			rc = flag_defs[i].duration ? dur_flag(name, optarg, &f[i].v)
-			                           : int_flag(name, optarg, &f[i].v);
+			f[opt - 256].set = true;
+			rc = num_flag(opt - 256, optarg, &f[opt - 256].v);
 		} else if (opt == O_SUPERSEDE) {
 			if (snprintf(r.supersede, sizeof r.supersede, "%s", optarg) >=
 			    (int)sizeof r.supersede)
@@ -327,32 +377,30 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 				               COMMAND_SKEY_MAX);
 		} else if (opt == O_TRANS) {
 			x.transitions = true;
+		} else if (opt == O_FORCE) {
+			force = true;
 		} else if (opt == O_PREFIX) {
+			if (!*optarg)
+				rc =
+				    ctl_error(CTL_USAGE, "--prefix: empty (the broker's default is "
+				                         "precis:)");
 			x.prefix = optarg;
-		} else if (opt == 'h') {
-			usage(stdout);
-			return CTL_OK;
-		} else {
-			usage(stderr);
-			return CTL_USAGE;
 		}
 		if (rc != CTL_OK)
 			return rc;
 	}
-	argc -= optind + 1;
-	argv += optind + 1;
+	if (stop != CTL_CONTINUE)
+		return stop;
+	argc -= optind;
+	argv += optind;
+	if (argc < v->min_args || argc > v->max_args)
+		return ctl_error(CTL_USAGE, "cmd %s: expected %s (see --help)", v->name,
+		                 v->send ? "DEVICE OP [ARGS-JSON]"
+		                 : strcmp(v->name, "list") == 0 || v->history ? "one DEVICE"
+		                                                              : "one command ID");
 	x.limit = f[F_LIMIT].set ? f[F_LIMIT].v : 20;
-	if (x.limit < 1 || x.limit > 100000)
-		return ctl_error(CTL_USAGE, "--limit: must be in 1..100000");
-	if (strcmp(verb, "send") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0 &&
-	    strcmp(verb, "cancel") != 0 && strcmp(verb, "history") != 0) {
-		usage(stderr);
-		return ctl_error(CTL_USAGE, "cmd: unknown verb '%s'", verb);
-	}
-	if (strcmp(verb, "send") != 0 && argc != 1)
-		return ctl_error(CTL_USAGE, "cmd %s takes one argument", verb);
-	if (strcmp(verb, "send") == 0) {
-		/* Arguments first, with the built-in defaults: a usage error needs no Redis. */
+	if (v->send) {
+		/* Arguments first, with the built-in defaults: a usage error needs no backend. */
 		load_settings(&x, NULL);
 		r.delay_ms = f[F_DELAY].set ? f[F_DELAY].v : 0;
 		apply_defaults(&r, &x.def, f[F_PRIO].set ? &f[F_PRIO].v : NULL,
@@ -361,10 +409,12 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 		               f[F_ATTEMPTS].set ? &f[F_ATTEMPTS].v : NULL);
 		if ((rc = check_send(argc, argv, &r)) != CTL_OK)
 			return rc;
+		if (!force && (rc = check_device(c, argv[0])) != CTL_OK)
+			return rc;
 	}
 	if ((rc = open_redis(c, &x)) != CTL_OK)
 		return rc;
-	if (strcmp(verb, "send") == 0) {
+	if (v->send) {
 		/* What the flags leave out comes from the broker's settings. */
 		apply_defaults(&r, &x.def, f[F_PRIO].set ? &f[F_PRIO].v : NULL,
 		               f[F_TTL].set ? &f[F_TTL].v : NULL,
@@ -372,11 +422,11 @@ int ctl_cmd(struct ctl *c, int argc, char **argv)
 		               f[F_ATTEMPTS].set ? &f[F_ATTEMPTS].v : NULL);
 		return send_cmd(c, &x, argv[0], &r);
 	}
-	if (strcmp(verb, "cancel") == 0)
+	if (strcmp(v->name, "cancel") == 0)
 		return cancel(c, &x, argv[0]);
-	if (strcmp(verb, "list") == 0)
+	if (strcmp(v->name, "list") == 0)
 		return cmd_list(c, &x, argv[0]);
-	if (strcmp(verb, "show") == 0)
+	if (strcmp(v->name, "show") == 0)
 		return cmd_show(c, &x, argv[0]);
 	return cmd_history(c, &x, argv[0]);
 }

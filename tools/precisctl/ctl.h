@@ -11,8 +11,10 @@
 #ifndef PRECISCTL_CTL_H
 #define PRECISCTL_CTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <bson/bson.h>
 #include <mongoc/mongoc.h>
@@ -29,6 +31,9 @@ enum ctl_exit {
 	CTL_EXISTS = 4,   /* it already exists (add without --force) */
 	CTL_PARTIAL = 5,  /* some items of a batch failed (import) */
 };
+
+/* ctl_flag's *stop when parsing goes on. */
+#define CTL_CONTINUE (-1)
 
 struct ctl {
 	/* Global flags (main.c). */
@@ -52,8 +57,40 @@ struct ctl {
 struct ctl_command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
-	const char *summary; /* one line for precisctl --help */
 };
+
+/* The row every subcommand's getopt table has before its {NULL} end. */
+#define CTL_HELP_OPTION                                                                            \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+
+/* The global flags (main.c), ending with an all-NULL row. */
+extern const struct option ctl_global_options[];
+
+/* ctl_main_usage - precisctl's own help (commands, global flags, exit codes) on f. */
+void ctl_main_usage(FILE *f);
+
+/*
+ * ctl_usage - the help of `precisctl cmd [sub]` (sub NULL: the command's,
+ * listing its subcommands) on f, from help.c's table. Returns false, printing
+ * nothing, when there is no such command or subcommand.
+ */
+bool ctl_usage(FILE *f, const char *cmd, const char *sub);
+
+/*
+ * ctl_flag - the next flag of argv (getopt_long with opts, which must include
+ * CTL_HELP_OPTION; argv[0] is the subcommand's name, and optind was set to 0
+ * before the first call). Returns the flag's val, or -1 once the flags end;
+ * *stop is then CTL_CONTINUE, or the exit code the caller must return at once:
+ * CTL_OK after --help or -h printed ctl_usage(cmd, sub) on stdout (cmd NULL:
+ * ctl_main_usage), CTL_USAGE after an unknown flag, a missing value or a value
+ * given to a flag that takes none was reported naming the flag (a global flag
+ * given after the command is reported as such). cmd NULL also
+ * stops at the first argument that is not a flag (the global flags).
+ */
+int ctl_flag(int argc, char **argv, const struct option *opts, const char *cmd, const char *sub,
+             int *stop);
 
 /*
  * ctl_mongo - the MongoDB client, connected (and pinged) on first use

@@ -12,7 +12,6 @@
  * plugin_opt_slot) reads them by _id instead (pc_bucket_read explains
  * when that is faster).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,20 +24,6 @@
 #include "precis/topic.h"
 
 #define DAY_MS INT64_C(86400000)
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: precisctl data DEVICE [--from T] [--to T] [--collection NAME] "
-	           "[--slot D] [--limit N]\n"
-	           "  T: milliseconds since the epoch, or ISO-8601 (2026-11-23T09:30:00Z)\n"
-	           "  --from      first time included (default: 24 h before --to)\n"
-	           "  --to        first time excluded (default: now)\n"
-	           "  --collection  bucket collection (default: telemetry; events for dev/+/evt)\n"
-	           "  --slot      read buckets by _id, knowing the store's slot length (e.g. 1h);\n"
-	           "              default 0: one range query, whatever the slot length\n"
-	           "  --limit     stop after N samples (default: all)\n"
-	           "Prints one JSON object per sample, in time order.\n");
-}
 
 struct out {
 	uint64_t limit, n;
@@ -80,7 +65,7 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 	    {"collection", required_argument, NULL, 'c'},
 	    {"limit", required_argument, NULL, 'l'},
 	    {"slot", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
+	    CTL_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *from_s = NULL, *to_s = NULL, *coll_name = "telemetry", *device;
@@ -89,9 +74,9 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 	mongoc_collection_t *coll;
 	int64_t from, to, limit, slot = 0;
 	char err[512] = "";
-	int opt, rc;
+	int opt, rc, stop;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = ctl_flag(argc, argv, longopts, "data", NULL, &stop)) != -1) {
 		switch (opt) {
 		case 'f':
 			from_s = optarg;
@@ -100,6 +85,10 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 			to_s = optarg;
 			break;
 		case 'c':
+			if (!*optarg || strchr(optarg, '$') || strncmp(optarg, "system.", 7) == 0)
+				return ctl_error(CTL_USAGE,
+				                 "--collection: '%s' is not a collection name",
+				                 optarg);
 			coll_name = optarg;
 			break;
 		case 'l':
@@ -114,18 +103,13 @@ int ctl_data(struct ctl *c, int argc, char **argv)
 				return ctl_error(
 				    CTL_USAGE, "--slot: '%s' is not a slot length (or 0)", optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return CTL_USAGE;
-	}
+	if (stop != CTL_CONTINUE)
+		return stop;
+	if (optind != argc - 1)
+		return ctl_error(CTL_USAGE,
+		                 "data: expected one DEVICE (see precisctl data --help)");
 	device = argv[optind];
 	if (pc_id_check(device, strlen(device), err, sizeof err) != PC_OK)
 		return ctl_error(CTL_USAGE, "device '%s': %s", device, err);

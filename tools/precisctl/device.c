@@ -10,42 +10,25 @@
  *   device import FILE|- [--format csv|jsonl] [--force] [--iterations N] [--progress]
  *
  * Password sources: --password PW, --password-stdin (one line), --generate
- * (a random one, printed once), or else a prompt on the terminal. Hashes
- * are Mosquitto's $7$ (--iterations, default 101 like mosquitto_passwd).
+ * (a random one, printed once), or else a prompt on the terminal; they and
+ * the $7$ hash (--iterations, default 101 like mosquitto_passwd) are in
+ * device_password.c.
  * Every write is followed by a change-log record, which brokers poll to
  * drop, re-read and (for disable, passwd, role, rm) disconnect the
- * principal within a second. Import lives in device_import.c.
+ * principal within a second. Import lives in device_import.c, the help
+ * texts in help.c. Every argument is checked before anything is read or
+ * written: a bad flag is a usage error naming it, before any prompt.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "device.h"
 #include "precis/error.h"
 #include "precis/options.h"
 #include "precis/pwhash.h"
 #include "precis/registry.h"
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: precisctl device <subcommand> ...\n"
-	    "  add ID --role ROLE [PASSWORD] [--tag T]... [--meta JSON] [--disabled] [--force]\n"
-	    "  list [--role ROLE] [--enabled|--disabled] [--tag T]\n"
-	    "  show ID\n"
-	    "  enable ID | disable ID | rm ID\n"
-	    "  passwd ID [PASSWORD]\n"
-	    "  role ID ROLE\n"
-	    "  import FILE|- [--format csv|jsonl] [--force] [--iterations N] [--progress]\n"
-	    "PASSWORD: --password PW | --password-stdin | --generate (default: prompt);\n"
-	    "          --iterations N (PBKDF2 rounds of the $7$ hash, default %d)\n"
-	    "roles: device, app, ops, bridge, admin\n",
-	    PC_PWHASH_DEFAULT_ITER);
-}
 
 int dev__check_id(const char *id)
 {
@@ -55,94 +38,6 @@ int dev__check_id(const char *id)
 		return ctl_error(CTL_USAGE, "device: missing ID");
 	if (pc_id_check(id, strlen(id), err, sizeof err) != PC_OK)
 		return ctl_error(CTL_USAGE, "'%s' is not a valid id: %s", id, err);
-	return CTL_OK;
-}
-
-int dev__check_password(const char *pw)
-{
-	if (!pw || !pw[0])
-		return ctl_error(CTL_USAGE, "empty password");
-	for (const unsigned char *p = (const unsigned char *)pw; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return ctl_error(CTL_USAGE, "password contains a control character");
-	}
-	return CTL_OK;
-}
-
-/* Read one line (no newline) into buf, without echo when stdin is a terminal. */
-static int read_password(const char *prompt, char *buf, size_t buflen)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO);
-	size_t n;
-
-	if (tty) {
-		fprintf(stderr, "%s", prompt);
-		tcgetattr(STDIN_FILENO, &old);
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-	}
-	if (!fgets(buf, (int)buflen, stdin))
-		buf[0] = '\0';
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &old);
-		fputc('\n', stderr);
-	}
-	n = strcspn(buf, "\r\n");
-	if (buf[n] == '\0' && n == buflen - 1)
-		return ctl_error(CTL_USAGE, "password longer than %zu bytes", buflen - 2);
-	buf[n] = '\0';
-	return CTL_OK;
-}
-
-int dev__password(const struct dev__pw *src, char *buf, size_t buflen)
-{
-	int rc;
-
-	if (src->given) {
-		if (strlen(src->given) >= buflen)
-			return ctl_error(CTL_USAGE, "password longer than %zu bytes", buflen - 1);
-		snprintf(buf, buflen, "%s", src->given);
-	} else if (src->generate) {
-		static const char alphabet[] =
-		    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-		unsigned char raw[24];
-		FILE *f = fopen("/dev/urandom", "rb");
-
-		if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-			if (f)
-				fclose(f);
-			return ctl_error(CTL_ERR, "cannot read /dev/urandom");
-		}
-		fclose(f);
-		for (size_t i = 0; i < sizeof raw && i + 1 < buflen; i++)
-			buf[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
-		buf[sizeof raw < buflen ? sizeof raw : buflen - 1] = '\0';
-	} else if (src->from_stdin || !isatty(STDIN_FILENO)) {
-		rc = read_password("", buf, buflen);
-		if (rc != CTL_OK)
-			return rc;
-	} else {
-		char again[DEV_PW_MAX + 2];
-
-		rc = read_password("password: ", buf, buflen);
-		if (rc == CTL_OK)
-			rc = read_password("again: ", again, sizeof again);
-		if (rc != CTL_OK)
-			return rc;
-		if (strcmp(buf, again) != 0)
-			return ctl_error(CTL_USAGE, "the passwords differ");
-	}
-	return dev__check_password(buf);
-}
-
-int dev__hash(const char *pw, int iterations, char *hash, size_t hashlen)
-{
-	char err[200];
-
-	if (pc_pwhash_make(hash, hashlen, pw, strlen(pw), iterations, 12, err, sizeof err) != PC_OK)
-		return ctl_error(CTL_ERR, "cannot hash the password: %s", err);
 	return CTL_OK;
 }
 
@@ -224,6 +119,40 @@ static int report(struct ctl *c, const char *id, const char *what, const char *d
 	return CTL_OK;
 }
 
+/* The role named s, or a usage error naming what (the flag or operand) held it. */
+static int parse_role(const char *what, const char *s, enum pc_role *out)
+{
+	if (pc_role_parse(s, out) != PC_OK)
+		return ctl_error(CTL_USAGE, "%s: '%s' is not device, app, ops, bridge or admin",
+		                 what, s);
+	return CTL_OK;
+}
+
+/*
+ * The n operands of a subcommand that has no flags but --help (show, enable,
+ * disable, rm, role), the first a checked ID, into out. Returns CTL_CONTINUE,
+ * or the exit code: --help printed, a bad flag, a wrong count, a bad ID.
+ */
+static int operands(int argc, char **argv, int n, const char **out)
+{
+	static const struct option opts[] = {CTL_HELP_OPTION, {NULL, 0, NULL, 0}};
+	static const char *const want[] = {"", "ID", "ID ROLE"};
+	int stop, rc;
+
+	while (ctl_flag(argc, argv, opts, "device", argv[0], &stop) != -1)
+		;
+	if (stop != CTL_CONTINUE)
+		return stop;
+	if (argc - optind != n)
+		return ctl_error(CTL_USAGE, "device %s: expected %s (see --help)", argv[0],
+		                 want[n]);
+	for (int i = 0; i < n; i++)
+		out[i] = argv[optind + i];
+	if ((rc = dev__check_id(out[0])) != CTL_OK)
+		return rc;
+	return CTL_CONTINUE;
+}
+
 /* ---- add ---- */
 
 static int cmd_add(struct ctl *c, int argc, char **argv)
@@ -236,18 +165,19 @@ static int cmd_add(struct ctl *c, int argc, char **argv)
 	    {"meta", required_argument, NULL, O_META},
 	    {"disabled", no_argument, NULL, O_DISABLED},
 	    {"force", no_argument, NULL, O_FORCE},
+	    CTL_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	struct dev__pw src = {0};
 	const char *role_name = NULL, *meta = NULL, *tags[64];
 	size_t ntags = 0;
 	bool disabled = false, force = false;
-	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc;
+	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc, stop;
 	enum pc_role role;
 	char pw[DEV_PW_MAX + 2], hash[PC_PWHASH_TEXT_MAX + 1];
 	struct dev__record r;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = ctl_flag(argc, argv, opts, "device", "add", &stop)) != -1) {
 		if ((rc = password_flag(opt, &src, &iterations)) != -1) {
 			if (rc != CTL_OK)
 				return rc;
@@ -258,11 +188,15 @@ static int cmd_add(struct ctl *c, int argc, char **argv)
 			role_name = optarg;
 			break;
 		case O_TAG:
+			if (!*optarg)
+				return ctl_error(CTL_USAGE, "--tag: empty tag");
 			if (ntags == sizeof tags / sizeof tags[0])
-				return ctl_error(CTL_USAGE, "at most 64 --tag");
+				return ctl_error(CTL_USAGE, "--tag: at most 64");
 			tags[ntags++] = optarg;
 			break;
 		case O_META:
+			if ((rc = dev__check_meta(optarg)) != CTL_OK)
+				return rc;
 			meta = optarg;
 			break;
 		case O_DISABLED:
@@ -271,18 +205,20 @@ static int cmd_add(struct ctl *c, int argc, char **argv)
 		case O_FORCE:
 			force = true;
 			break;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
+	if (stop != CTL_CONTINUE)
+		return stop;
 	if (optind + 1 != argc)
-		return ctl_error(CTL_USAGE, "device add: expected one ID");
+		return ctl_error(CTL_USAGE, "device add: expected one ID (see --help)");
 	if ((rc = dev__check_id(argv[optind])) != CTL_OK)
 		return rc;
-	if (!role_name || pc_role_parse(role_name, &role) != PC_OK)
-		return ctl_error(CTL_USAGE, "device add: --role must be one of device, app, ops, "
-		                            "bridge, admin");
+	if (!role_name)
+		return ctl_error(CTL_USAGE, "device add: --role is required (device, app, ops, "
+		                            "bridge or admin)");
+	if ((rc = parse_role("--role", role_name, &role)) != CTL_OK ||
+	    (rc = dev__check_pw_source(&src)) != CTL_OK)
+		return rc;
 	if ((rc = dev__password(&src, pw, sizeof pw)) != CTL_OK ||
 	    (rc = dev__hash(pw, iterations, hash, sizeof hash)) != CTL_OK)
 		return rc;
@@ -389,10 +325,11 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 	    {"enabled", no_argument, NULL, O_ENABLED},
 	    {"disabled", no_argument, NULL, O_DISABLED},
 	    {"tag", required_argument, NULL, O_TAG},
+	    CTL_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	const char *role = NULL, *tag = NULL;
-	int enabled = -1, opt;
+	int enabled = -1, opt, stop;
 	enum pc_role r;
 	mongoc_collection_t *coll;
 	mongoc_cursor_t *cur;
@@ -402,29 +339,30 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 	size_t shown = 0;
 	int rc = CTL_OK;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = ctl_flag(argc, argv, opts, "device", "list", &stop)) != -1) {
 		switch (opt) {
 		case O_ROLE:
 			role = optarg;
+			if ((rc = parse_role("--role", role, &r)) != CTL_OK)
+				return rc;
 			break;
 		case O_ENABLED:
-			enabled = 1;
-			break;
 		case O_DISABLED:
-			enabled = 0;
+			if (enabled >= 0 && enabled != (opt == O_ENABLED))
+				return ctl_error(
+				    CTL_USAGE, "device list: --enabled and --disabled exclude each "
+				               "other");
+			enabled = opt == O_ENABLED;
 			break;
 		case O_TAG:
 			tag = optarg;
 			break;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
+	if (stop != CTL_CONTINUE)
+		return stop;
 	if (optind != argc)
 		return ctl_error(CTL_USAGE, "device list: unexpected argument '%s'", argv[optind]);
-	if (role && pc_role_parse(role, &r) != PC_OK)
-		return ctl_error(CTL_USAGE, "device list: unknown role '%s'", role);
 	coll = ctl_collection(c, PC_REGISTRY_COLL);
 	if (!coll)
 		return CTL_ERR;
@@ -459,14 +397,13 @@ static int cmd_list(struct ctl *c, int argc, char **argv)
 
 static int cmd_show(struct ctl *c, int argc, char **argv)
 {
+	const char *id;
 	bson_t doc, view;
 	int rc;
 
-	if (argc != 2)
-		return ctl_error(CTL_USAGE, "device show: expected one ID");
-	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+	if ((rc = operands(argc, argv, 1, &id)) != CTL_CONTINUE)
 		return rc;
-	rc = dev__fetch(c, argv[1], &doc);
+	rc = dev__fetch(c, id, &doc);
 	if (rc != CTL_OK)
 		return rc;
 	public_view(&doc, &view);
@@ -487,40 +424,37 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 
 static int cmd_enable(struct ctl *c, int argc, char **argv, bool enable)
 {
+	const char *id;
 	bson_t set = BSON_INITIALIZER;
 	int rc;
 
-	if (argc != 2)
-		return ctl_error(CTL_USAGE, "device %s: expected one ID", argv[0]);
-	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+	if ((rc = operands(argc, argv, 1, &id)) != CTL_CONTINUE)
 		return rc;
 	BSON_APPEND_BOOL(&set, "enabled", enable);
-	rc = dev__update(c, argv[1], &set);
+	rc = dev__update(c, id, &set);
 	bson_destroy(&set);
-	return rc == CTL_OK
-	           ? report(c, argv[1], enable ? "enabled" : "disabled", NULL, NULL, NULL, NULL)
-	           : rc;
+	return rc == CTL_OK ? report(c, id, enable ? "enabled" : "disabled", NULL, NULL, NULL, NULL)
+	                    : rc;
 }
 
 static int cmd_passwd(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {PASSWORD_OPTIONS, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {PASSWORD_OPTIONS, CTL_HELP_OPTION, {NULL, 0, NULL, 0}};
 	struct dev__pw src = {0};
-	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc;
+	int iterations = PC_PWHASH_DEFAULT_ITER, opt, rc, stop;
 	char pw[DEV_PW_MAX + 2], hash[PC_PWHASH_TEXT_MAX + 1];
 	bson_t set = BSON_INITIALIZER;
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((rc = password_flag(opt, &src, &iterations)) == -1) {
-			usage(stderr);
-			return CTL_USAGE;
-		}
-		if (rc != CTL_OK)
+	while ((opt = ctl_flag(argc, argv, opts, "device", "passwd", &stop)) != -1) {
+		if ((rc = password_flag(opt, &src, &iterations)) != CTL_OK)
 			return rc;
 	}
+	if (stop != CTL_CONTINUE)
+		return stop;
 	if (optind + 1 != argc)
-		return ctl_error(CTL_USAGE, "device passwd: expected one ID");
-	if ((rc = dev__check_id(argv[optind])) != CTL_OK)
+		return ctl_error(CTL_USAGE, "device passwd: expected one ID (see --help)");
+	if ((rc = dev__check_id(argv[optind])) != CTL_OK ||
+	    (rc = dev__check_pw_source(&src)) != CTL_OK)
 		return rc;
 	/* Fail before prompting when the principal does not exist. */
 	if ((rc = dev__exists(c, argv[optind])) != CTL_OK)
@@ -537,32 +471,29 @@ static int cmd_passwd(struct ctl *c, int argc, char **argv)
 
 static int cmd_role(struct ctl *c, int argc, char **argv)
 {
+	const char *args[2];
 	enum pc_role role;
 	bson_t set = BSON_INITIALIZER;
 	int rc;
 
-	if (argc != 3)
-		return ctl_error(CTL_USAGE, "device role: expected ID ROLE");
-	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+	if ((rc = operands(argc, argv, 2, args)) != CTL_CONTINUE ||
+	    (rc = parse_role("ROLE", args[1], &role)) != CTL_OK)
 		return rc;
-	if (pc_role_parse(argv[2], &role) != PC_OK)
-		return ctl_error(CTL_USAGE, "device role: unknown role '%s'", argv[2]);
 	BSON_APPEND_UTF8(&set, "role", pc_role_name(role));
-	rc = dev__update(c, argv[1], &set);
+	rc = dev__update(c, args[0], &set);
 	bson_destroy(&set);
-	return rc == CTL_OK ? report(c, argv[1], "role set", NULL, NULL, NULL, NULL) : rc;
+	return rc == CTL_OK ? report(c, args[0], "role set", NULL, NULL, NULL, NULL) : rc;
 }
 
 static int cmd_rm(struct ctl *c, int argc, char **argv)
 {
+	const char *id;
 	int rc;
 
-	if (argc != 2)
-		return ctl_error(CTL_USAGE, "device rm: expected one ID");
-	if ((rc = dev__check_id(argv[1])) != CTL_OK)
+	if ((rc = operands(argc, argv, 1, &id)) != CTL_CONTINUE)
 		return rc;
-	rc = dev__remove(c, argv[1]);
-	return rc == CTL_OK ? report(c, argv[1], "removed", NULL, NULL, NULL, NULL) : rc;
+	rc = dev__remove(c, id);
+	return rc == CTL_OK ? report(c, id, "removed", NULL, NULL, NULL, NULL) : rc;
 }
 
 int ctl_device(struct ctl *c, int argc, char **argv)
@@ -570,7 +501,7 @@ int ctl_device(struct ctl *c, int argc, char **argv)
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
 	if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
-		usage(sub ? stdout : stderr);
+		ctl_usage(sub ? stdout : stderr, "device", NULL);
 		return sub ? CTL_OK : CTL_USAGE;
 	}
 	argc--;
@@ -594,7 +525,6 @@ int ctl_device(struct ctl *c, int argc, char **argv)
 		return cmd_rm(c, argc, argv);
 	if (strcmp(sub, "import") == 0)
 		return dev__import(c, argc, argv);
-	ctl_error(CTL_USAGE, "device: unknown subcommand '%s'", sub);
-	usage(stderr);
-	return CTL_USAGE;
+	return ctl_error(CTL_USAGE, "device: unknown subcommand '%s' (see precisctl device --help)",
+	                 sub);
 }

@@ -1,8 +1,9 @@
 /*
  * device.h - what the `precisctl device` files share (device.c: the
- * subcommands; device_store.c: registry reads and writes; device_import.c:
- * bulk import). Every function prints its own error and returns an exit
- * code (enum ctl_exit).
+ * subcommands; device_password.c: password sources, checks and hashes;
+ * device_store.c: registry reads and writes; device_import.c: bulk import).
+ * Every function prints its own error and returns an exit code (enum
+ * ctl_exit).
  */
 #ifndef PRECISCTL_DEVICE_H
 #define PRECISCTL_DEVICE_H
@@ -13,7 +14,7 @@
 /* Longest password accepted (bytes). */
 #define DEV_PW_MAX 1024
 
-/* Where a password comes from (see device.c's usage). */
+/* Where a password comes from (see device_password.c). */
 struct dev__pw {
 	const char *given; /* --password */
 	bool from_stdin;   /* --password-stdin */
@@ -32,15 +33,27 @@ struct dev__record {
 	bool existed;          /* out: an existing principal was replaced */
 };
 
-/* Argument checks: usage errors with a message. */
+/*
+ * Argument checks: CTL_OK, or CTL_USAGE after a message naming the argument.
+ * dev__check_password says where pw came from (from: "--password" ...);
+ * dev__check_pw_source refuses more than one password source; dev__check_meta
+ * wants a JSON object with storable keys (as dev__record_bson stores it).
+ */
 int dev__check_id(const char *id);
-int dev__check_password(const char *pw);
+int dev__check_password(const char *pw, const char *from);
+int dev__check_pw_source(const struct dev__pw *src);
+int dev__check_meta(const char *json);
 int dev__parse_iterations(const char *s, int *out);
 
-/* dev__password - the password from src into buf (prompting when needed), checked. */
+/*
+ * dev__password - the password from src into buf (buflen bytes; prompting
+ * when needed), checked with dev__check_password. CTL_OK, CTL_USAGE (empty,
+ * too long, a control character, the two prompts differ) or CTL_ERR (no
+ * /dev/urandom).
+ */
 int dev__password(const struct dev__pw *src, char *buf, size_t buflen);
 
-/* dev__hash - $7$ hash of pw with iterations into hash. */
+/* dev__hash - $7$ hash of pw with iterations into hash (hashlen bytes); CTL_OK or CTL_ERR. */
 int dev__hash(const char *pw, int iterations, char *hash, size_t hashlen);
 
 /*

@@ -16,7 +16,6 @@
  * covers the batch. Progress goes to stderr with --progress or when
  * stderr is a terminal. Exit code 5 when any line failed.
  */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +472,7 @@ int dev__import(struct ctl *c, int argc, char **argv)
 	    {"force", no_argument, NULL, O_FORCE},
 	    {"iterations", required_argument, NULL, O_ITER},
 	    {"progress", no_argument, NULL, O_PROGRESS},
+	    CTL_HELP_OPTION,
 	    {NULL, 0, NULL, 0},
 	};
 	struct import *im = calloc(1, sizeof *im);
@@ -484,14 +484,14 @@ int dev__import(struct ctl *c, int argc, char **argv)
 	ssize_t len;
 	long lineno = 0;
 	FILE *in = NULL;
-	int opt, rc = CTL_OK;
+	int opt, rc = CTL_OK, stop;
 
 	if (!im)
 		return ctl_error(CTL_ERR, "out of memory");
 	im->c = c;
 	im->iterations = PC_PWHASH_DEFAULT_ITER;
 	im->progress = isatty(STDERR_FILENO);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = ctl_flag(argc, argv, opts, "device", "import", &stop)) != -1) {
 		switch (opt) {
 		case O_FORMAT:
 			if (strcmp(optarg, "csv") == 0)
@@ -499,7 +499,8 @@ int dev__import(struct ctl *c, int argc, char **argv)
 			else if (strcmp(optarg, "jsonl") == 0)
 				fmt = FMT_JSONL;
 			else
-				rc = ctl_error(CTL_USAGE, "--format: csv or jsonl");
+				rc = ctl_error(CTL_USAGE, "--format: '%s' is not csv or jsonl",
+				               optarg);
 			break;
 		case O_FORCE:
 			im->force = true;
@@ -510,11 +511,13 @@ int dev__import(struct ctl *c, int argc, char **argv)
 		case O_PROGRESS:
 			im->progress = true;
 			break;
-		default:
-			rc = CTL_USAGE;
 		}
 		if (rc != CTL_OK)
 			goto done;
+	}
+	if (stop != CTL_CONTINUE) {
+		rc = stop;
+		goto done;
 	}
 	if (optind + 1 != argc) {
 		rc = ctl_error(CTL_USAGE, "device import: expected one FILE (or - for stdin)");

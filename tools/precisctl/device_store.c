@@ -11,21 +11,41 @@
 #include "precis/error.h"
 #include "precis/options.h"
 
-int dev__parse_iterations(const char *s, int *out)
+/* json as a BSON document in *meta (initialised only on success), or CTL_USAGE naming --meta. */
+static int meta_bson(const char *json, bson_t *meta)
 {
-	int64_t v;
+	bson_error_t berr;
+	size_t off;
 
-	if (pc_parse_int(s, &v) != PC_OK || v < 1 || v > PC_PWHASH_ITER_MAX)
-		return ctl_error(CTL_USAGE, "--iterations: '%s' is not an integer in 1..%d", s,
-		                 PC_PWHASH_ITER_MAX);
-	*out = (int)v;
+	if (json[strspn(json, " \t\r\n")] != '{')
+		return ctl_error(CTL_USAGE, "--meta: '%s' is not a JSON object", json);
+	if (!bson_init_from_json(meta, json, -1, &berr))
+		return ctl_error(CTL_USAGE, "--meta: '%s' is not a JSON object: %s", json,
+		                 berr.message);
+	if (!bson_validate(meta,
+	                   BSON_VALIDATE_UTF8 | BSON_VALIDATE_DOLLAR_KEYS | BSON_VALIDATE_DOT_KEYS |
+	                       BSON_VALIDATE_EMPTY_KEYS,
+	                   &off)) {
+		bson_destroy(meta);
+		return ctl_error(CTL_USAGE,
+		                 "--meta: keys may not be empty, contain '.' or start with '$'");
+	}
 	return CTL_OK;
+}
+
+int dev__check_meta(const char *json)
+{
+	bson_t meta;
+	int rc = meta_bson(json, &meta);
+
+	if (rc == CTL_OK)
+		bson_destroy(&meta);
+	return rc;
 }
 
 int dev__record_bson(const struct dev__record *r, const bson_t *old, bson_t *out)
 {
 	bson_t tags, meta;
-	bson_error_t berr;
 	bson_iter_t it;
 	char key[24];
 
@@ -41,21 +61,9 @@ int dev__record_bson(const struct dev__record *r, const bson_t *old, bson_t *out
 	}
 	bson_append_array_end(out, &tags);
 	if (r->meta_json) {
-		size_t off;
-
-		if (!bson_init_from_json(&meta, r->meta_json, -1, &berr)) {
+		if (meta_bson(r->meta_json, &meta) != CTL_OK) {
 			bson_destroy(out);
-			return ctl_error(CTL_USAGE, "--meta: not a JSON object: %s", berr.message);
-		}
-		if (!bson_validate(&meta,
-		                   BSON_VALIDATE_UTF8 | BSON_VALIDATE_DOLLAR_KEYS |
-		                       BSON_VALIDATE_DOT_KEYS | BSON_VALIDATE_EMPTY_KEYS,
-		                   &off)) {
-			bson_destroy(&meta);
-			bson_destroy(out);
-			return ctl_error(
-			    CTL_USAGE,
-			    "--meta: keys may not be empty, contain '.' or start with '$'");
+			return CTL_USAGE;
 		}
 		BSON_APPEND_DOCUMENT(out, "meta", &meta);
 		bson_destroy(&meta);

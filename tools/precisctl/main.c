@@ -5,9 +5,9 @@
  *
  * Global flags come before the command; each can also come from the
  * environment (flag wins). Connections open only when a subcommand needs
- * them (conn.c). Exit codes: enum ctl_exit in ctl.h.
+ * them (conn.c). The help texts are in help.c. Exit codes: enum ctl_exit in
+ * ctl.h. PRECIS_VERSION (--version) comes from CMake's project version.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,39 +17,40 @@
 #include "precis/options.h"
 
 static const struct ctl_command commands[] = {
-    {"device", ctl_device,
-     "the principal registry: add, list, show, enable, disable, passwd, "
-     "role, rm, import"},
-    {"ping", ctl_ping, "check that MongoDB and Redis answer"},
-    {"cmd", ctl_cmd, "send, list, show, cancel device commands; their history"},
-    {"data", ctl_data, "a device's stored samples in time order, as JSON lines"},
+    {"device", ctl_device},
+    {"ping", ctl_ping},
+    {"cmd", ctl_cmd},
+    {"data", ctl_data},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: precisctl [global flags] <command> ...\n\ncommands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f,
-	        "\n"
-	        "global flags (environment in brackets):\n"
-	        "  --mongo-uri URI      MongoDB connection string [PRECIS_MONGO_URI, MONGO_URI]\n"
-	        "                       (default mongodb://127.0.0.1:27017)\n"
-	        "  --mongo-db NAME      database of the precis collections [PRECIS_MONGO_DB] "
-	        "(precis)\n"
-	        "  --redis-host HOST    Redis host [PRECIS_REDIS_HOST] (127.0.0.1)\n"
-	        "  --redis-port PORT    Redis port [PRECIS_REDIS_PORT] (6379)\n"
-	        "  --redis-db N         Redis database [PRECIS_REDIS_DB] (0)\n"
-	        "  --redis-password PW  Redis password [PRECIS_REDIS_PASSWORD]\n"
-	        "  --timeout DURATION   connect and round-trip timeout (5s)\n"
-	        "  --json               machine-readable output: one JSON object per line\n"
-	        "  -h, --help           this help; `precisctl <command> --help` for a command\n"
-	        "\n"
-	        "exit codes: 0 ok, 1 backend or I/O failure, 2 usage, 3 not found,\n"
-	        "            4 already exists, 5 some items of a batch failed\n");
-}
+/* The global flags (ctl.h): also what ctl_flag recognises when one comes after the command. */
+enum {
+	O_MONGO_URI = 256,
+	O_MONGO_DB,
+	O_REDIS_HOST,
+	O_REDIS_PORT,
+	O_REDIS_DB,
+	O_REDIS_PW,
+	O_TIMEOUT,
+	O_JSON,
+	O_VERSION
+};
+
+const struct option ctl_global_options[] = {
+    {"mongo-uri", required_argument, NULL, O_MONGO_URI},
+    {"mongo-db", required_argument, NULL, O_MONGO_DB},
+    {"redis-host", required_argument, NULL, O_REDIS_HOST},
+    {"redis-port", required_argument, NULL, O_REDIS_PORT},
+    {"redis-db", required_argument, NULL, O_REDIS_DB},
+    {"redis-password", required_argument, NULL, O_REDIS_PW},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"json", no_argument, NULL, O_JSON},
+    {"version", no_argument, NULL, O_VERSION},
+    CTL_HELP_OPTION,
+    {NULL, 0, NULL, 0},
+};
 
 static const char *env_or(const char *a, const char *b, const char *def)
 {
@@ -73,32 +74,10 @@ static int parse_int_flag(const char *name, const char *s, int lo, int hi, int *
 
 int main(int argc, char **argv)
 {
-	enum {
-		O_MONGO_URI = 256,
-		O_MONGO_DB,
-		O_REDIS_HOST,
-		O_REDIS_PORT,
-		O_REDIS_DB,
-		O_REDIS_PW,
-		O_TIMEOUT,
-		O_JSON
-	};
-	static const struct option longopts[] = {
-	    {"mongo-uri", required_argument, NULL, O_MONGO_URI},
-	    {"mongo-db", required_argument, NULL, O_MONGO_DB},
-	    {"redis-host", required_argument, NULL, O_REDIS_HOST},
-	    {"redis-port", required_argument, NULL, O_REDIS_PORT},
-	    {"redis-db", required_argument, NULL, O_REDIS_DB},
-	    {"redis-password", required_argument, NULL, O_REDIS_PW},
-	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"json", no_argument, NULL, O_JSON},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct ctl c;
 	const char *port = env_or("PRECIS_REDIS_PORT", NULL, "6379");
 	const char *db = env_or("PRECIS_REDIS_DB", NULL, "0");
-	int opt, rc;
+	int opt, rc, stop;
 
 	memset(&c, 0, sizeof c);
 	c.mongo_uri = env_or("PRECIS_MONGO_URI", "MONGO_URI", "mongodb://127.0.0.1:27017");
@@ -107,7 +86,7 @@ int main(int argc, char **argv)
 	c.redis_password = env_or("PRECIS_REDIS_PASSWORD", NULL, NULL);
 	c.timeout_ms = 5000;
 
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((opt = ctl_flag(argc, argv, ctl_global_options, NULL, NULL, &stop)) != -1) {
 		switch (opt) {
 		case O_MONGO_URI:
 			c.mongo_uri = optarg;
@@ -137,19 +116,18 @@ int main(int argc, char **argv)
 		case O_JSON:
 			c.json = true;
 			break;
-		case 'h':
-			usage(stdout);
+		case O_VERSION:
+			printf("precisctl (precis) %s\n", PRECIS_VERSION);
 			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
+	if (stop != CTL_CONTINUE)
+		return stop;
 	if ((rc = parse_int_flag("--redis-port", port, 1, 65535, &c.redis_port)) != CTL_OK ||
 	    (rc = parse_int_flag("--redis-db", db, 0, 65535, &c.redis_db)) != CTL_OK)
 		return rc;
 	if (optind >= argc) {
-		usage(stderr);
+		ctl_main_usage(stderr);
 		return CTL_USAGE;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
@@ -163,7 +141,5 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	ctl_error(CTL_USAGE, "unknown command '%s'", argv[optind]);
-	usage(stderr);
-	return CTL_USAGE;
+	return ctl_error(CTL_USAGE, "unknown command '%s' (see precisctl --help)", argv[optind]);
 }

@@ -40,21 +40,26 @@ static void report(struct ctl *c, const char *name, const char *where, bool ok, 
 
 int ctl_ping(struct ctl *c, int argc, char **argv)
 {
-	bool mongo = argc < 2, redis = argc < 2, ok = true;
+	static const struct option opts[] = {CTL_HELP_OPTION, {NULL, 0, NULL, 0}};
+	bool mongo = false, redis = false, ok = true;
 	double t0;
+	int stop;
 
-	for (int i = 1; i < argc; i++) {
+	while (ctl_flag(argc, argv, opts, "ping", NULL, &stop) != -1)
+		;
+	if (stop != CTL_CONTINUE)
+		return stop;
+	for (int i = optind; i < argc; i++) {
 		if (strcmp(argv[i], "mongo") == 0)
 			mongo = true;
 		else if (strcmp(argv[i], "redis") == 0)
 			redis = true;
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: precisctl ping [mongo] [redis]\n");
-			return CTL_OK;
-		} else
+		else
 			return ctl_error(CTL_USAGE, "ping: unknown backend '%s' (mongo, redis)",
 			                 argv[i]);
 	}
+	if (!mongo && !redis)
+		mongo = redis = true;
 	if (mongo) {
 		t0 = mono_ms();
 		bool up = ctl_mongo(c) != NULL;

@@ -117,6 +117,69 @@ static void test_refusals(void)
 	}
 }
 
+/* A flag's refusal names the flag as it was typed, and argv is left as it was. */
+static void test_flag_refusals_name_the_flag(void)
+{
+	static const struct {
+		const char *a0, *a1; /* a1 NULL: the flag alone */
+		const char *detail;
+	} t[] = {
+	    {"--no-such-flag", "1", "unknown flag '--no-such-flag'"},
+	    {"--mqtt-port", "abc", "--mqtt-port: 'abc' is not an integer"},
+	    {"--mqtt_port", "70000", "--mqtt_port: 70000 is out of range"},
+	    {"mqtt-port", "1", "unexpected argument 'mqtt-port'"},
+	    {"--segment.x", "rfm.r >=", "--segment.x: at"},
+	    {"--segment.", "true", "unknown flag '--segment.'"},
+	    {"--min-support", NULL, "--min-support needs a value"},
+	    {"--algo", "magic", "--algo: 'magic' is not one of"},
+	};
+	static const char *const bools[] = {"json", NULL};
+	static const struct pc_opt_def defs[] = {
+	    {"min_support", PC_OPT_INT, 0, "1", 1, 10, NULL, "x"},
+	    {"json", PC_OPT_BOOL, 0, "false", 0, 0, NULL, "x"},
+	};
+	struct br_config c;
+	char err[512], a0[64], a1[64];
+	size_t k;
+
+	for (k = 0; k < sizeof t / sizeof t[0]; k++) {
+		char *argv[] = {a0, a1};
+
+		snprintf(a0, sizeof a0, "%s", t[k].a0);
+		snprintf(a1, sizeof a1, "%s", t[k].a1 ? t[k].a1 : "");
+		err[0] = '\0';
+		CU_ASSERT_NOT_EQUAL(
+		    br_config_load(&c, NULL, t[k].a1 ? 2 : 1, argv, err, sizeof err), PC_OK);
+		if (!strstr(err, t[k].detail))
+			fprintf(stderr, "\n  %s %s -> '%s'\n", t[k].a0, t[k].a1 ? t[k].a1 : "",
+			        err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, t[k].detail));
+		CU_ASSERT_STRING_EQUAL(a0, t[k].a0);
+		br_config_cleanup(&c);
+	}
+	snprintf(a0, sizeof a0, "--mqtt-port");
+	snprintf(a1, sizeof a1, "1884");
+	{
+		char *argv[] = {a0, a1};
+
+		CU_ASSERT_EQUAL(br_config_load(&c, NULL, 2, argv, err, sizeof err), PC_OK);
+		CU_ASSERT_EQUAL(c.mqtt_port, 1884);
+		CU_ASSERT_STRING_EQUAL(a0, "--mqtt-port"); /* the same flags serve a reload */
+		br_config_cleanup(&c);
+	}
+	/* eval's flags: a bool takes no value; the others do. */
+	{
+		char f0[] = "--json", f1[] = "--min-support", f2[] = "3", f3[] = "--min-support";
+		char *ok[] = {f0, f1, f2}, *bad[] = {f0, f3};
+
+		CU_ASSERT_EQUAL(br_flags_check(3, ok, defs, 2, NULL, bools, err, sizeof err),
+		                PC_OK);
+		CU_ASSERT_NOT_EQUAL(br_flags_check(2, bad, defs, 2, NULL, bools, err, sizeof err),
+		                    PC_OK);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "--min-support needs a value"));
+	}
+}
+
 static void test_password_file_and_reload_rules(void)
 {
 	struct br_config a, b;
@@ -161,6 +224,7 @@ static CU_TestInfo tests[] = {
     {"defaults", test_defaults},
     {"file, flags, segment and experiment keys", test_file_and_flags},
     {"refusals name the key", test_refusals},
+    {"flag refusals name the flag as typed", test_flag_refusals_name_the_flag},
     {"password file, reload rules", test_password_file_and_reload_rules},
     CU_TEST_INFO_NULL,
 };

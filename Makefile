@@ -13,6 +13,7 @@
 #   make bench       run the benchmarks (ratios against a baseline in the same run)
 #   make bench-command  heartbeat -> command latency and hb/ack throughput (bench/command-latency)
 #   make bench-store the store plugin's benchmark (bench/store; BENCH_ARGS=--quick)
+#   make image-check build the Docker images with buildah and check them (scripts/check-image)
 #   make demo-stop   stop what make demo started
 #   make clean       remove build trees (not var/ or .deps/)
 #
@@ -67,6 +68,10 @@ bench-command: build
 
 bench-store: build
 	@bench/store $(BENCH_ARGS)
+
+.PHONY: image-check
+image-check: bootstrap
+	@scripts/check-image
 
 asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DPRECIS_WERROR=$(PRECIS_WERROR) \

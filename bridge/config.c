@@ -84,6 +84,8 @@ const struct pc_opt_def br_config_defs[] = {
      "distinct users kept at most (events of more are refused and counted)"},
     {"max_items", PC_OPT_INT, OFF(max_items), "10000000", 1, 100000000, NULL,
      "distinct items kept at most"},
+    {"dedup_window", PC_OPT_INT, OFF(dedup_window), "1000000", 0, 100000000, NULL,
+     "event ids remembered: an event whose id is among them is counted once (0: off)"},
     {"tags_top", PC_OPT_INT, OFF(tags_top), "3", 0, 100, NULL, "categories tagged per user"},
     {"campaign_interval", PC_OPT_DURATION, OFF(campaign_interval_ms), "1s", 100, 3600000, NULL,
      "how often active campaigns look for members due a delivery"},

@@ -61,6 +61,7 @@ struct br_config {
 	int64_t refresh_interval_ms;
 	int64_t stats_interval_ms;
 	int64_t max_users, max_items;
+	int64_t dedup_window;
 	/* portraits, campaigns, experiments */
 	int64_t tags_top;
 	int64_t campaign_interval_ms;

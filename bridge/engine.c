@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "json.h"
 #include "precis/error.h"
+#include "precis/event_id.h"
 
 static int setup_experiments(struct br_engine *e, const struct br_config *c, char *err,
                              size_t errlen)
@@ -56,6 +57,7 @@ int br_engine_init(struct br_engine *e, const struct br_config *cfg, const struc
 	e->out = *out;
 	e->log = log;
 	e->reco_exp = -1;
+	br_seen_init(&e->seen, (size_t)cfg->dedup_window);
 	params_of(cfg, &p);
 	if (br_ids_init(&e->users) || br_ids_init(&e->items) || br_profiles_init(&e->prof))
 		return pc_errf(err, errlen, PC_ERR_NOMEM, "out of memory");
@@ -93,6 +95,7 @@ void br_engine_cleanup(struct br_engine *e)
 	}
 	br_reco_cleanup(&e->reco);
 	br_profiles_cleanup(&e->prof);
+	br_seen_cleanup(&e->seen);
 	br_ids_cleanup(&e->users);
 	br_ids_cleanup(&e->items);
 	free(e->due);
@@ -229,6 +232,19 @@ enum br_evt_bad br_engine_event(struct br_engine *e, const char *device, const v
 	}
 	if (!ev.has_ts)
 		ev.ts_ms = now_ms;
+	/* An event seen before (its id, from any device) changes nothing again. */
+	if (ev.id[0]) {
+		switch (br_seen_add(&e->seen, pc_event_key(ev.id, strlen(ev.id)))) {
+		case 1:
+			e->n.duplicates++;
+			return BR_BAD_NONE;
+		case -1:
+			e->n.nomem++; /* counted once more rather than lost */
+			break;
+		default:
+			break;
+		}
+	}
 	if ((br_ids_find(&e->users, ev.user, strlen(ev.user), &u) != PC_OK &&
 	     e->users.n >= (uint64_t)e->cfg->max_users) ||
 	    (br_ids_find(&e->items, ev.item, strlen(ev.item), &i) != PC_OK &&

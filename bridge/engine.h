@@ -31,6 +31,7 @@
 #include "precis/log.h"
 #include "profile.h"
 #include "recommend.h"
+#include "seen.h"
 #include "store.h"
 
 #define BR_MAX_CAMPAIGNS 256
@@ -50,6 +51,7 @@ struct br_counters {
 	uint64_t bad[BR_BAD_NREASONS];
 	uint64_t by_type[BR_EVT_NTYPES];
 	uint64_t refused_capacity; /* max_users / max_items reached */
+	uint64_t duplicates;       /* an id counted already (dedup_window) */
 	uint64_t recos, profiles, reco_holdouts;
 	uint64_t campaigns, campaigns_bad, optouts, optouts_bad;
 	uint64_t deliveries, segment_pushes, conversions;
@@ -77,6 +79,7 @@ struct br_engine {
 	struct br_ids users, items;
 	struct br_reco reco;
 	struct br_profiles prof;
+	struct br_seen seen; /* ids of the last dedup_window events */
 	struct br_experiment exps[BR_MAX_EXPERIMENTS + BR_MAX_CAMPAIGNS];
 	size_t nexps;
 	int reco_exp;            /* index in exps, or -1 */

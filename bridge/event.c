@@ -10,6 +10,8 @@
 
 #include "event.h"
 #include "precis/error.h"
+#include "precis/event_id.h"
+#include "precis/topic.h"
 
 static const char *const type_names[BR_EVT_NTYPES] = {"view", "click", "cart", "purchase", "rate"};
 static const char *const bad_names[BR_BAD_NREASONS] = {
@@ -34,9 +36,11 @@ static enum br_evt_bad bad(char *err, size_t errlen, enum br_evt_bad why, const 
 	return why;
 }
 
-/* An id field: absent is allowed only when optional. */
-static enum br_evt_bad read_id(const bson_t *b, const char *key, bool optional, char *out,
-                               char *err, size_t errlen)
+typedef int (*id_check_fn)(const char *id, size_t len, char *err, size_t errlen);
+
+/* An id field, checked by check: absent is allowed only when optional. */
+static enum br_evt_bad read_checked(const bson_t *b, const char *key, bool optional,
+                                    id_check_fn check, char *out, char *err, size_t errlen)
 {
 	bson_iter_t it;
 	const char *s;
@@ -49,13 +53,19 @@ static enum br_evt_bad read_id(const bson_t *b, const char *key, bool optional, 
 	if (!BSON_ITER_HOLDS_UTF8(&it))
 		return bad(err, errlen, BR_BAD_TYPE, "not a string:", key);
 	s = bson_iter_utf8(&it, &len);
-	if (pc_id_check(s, len, e, sizeof e) != PC_OK) {
+	if (check(s, len, e, sizeof e) != PC_OK) {
 		pc_errf(err, errlen, PC_ERR_INVAL, "'%s': %s", key, e);
 		return BR_BAD_ID;
 	}
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return BR_BAD_NONE;
+}
+
+static enum br_evt_bad read_id(const bson_t *b, const char *key, bool optional, char *out,
+                               char *err, size_t errlen)
+{
+	return read_checked(b, key, optional, pc_id_check, out, err, errlen);
 }
 
 enum br_evt_bad br_event_parse(const void *payload, size_t len, struct br_event *out, char *err,
@@ -75,7 +85,9 @@ enum br_evt_bad br_event_parse(const void *payload, size_t len, struct br_event 
 		pc_errf(err, errlen, PC_ERR_INVAL, "not a JSON object");
 		return BR_BAD_JSON;
 	}
-	if ((rc = read_id(&b, "user", false, out->user, err, errlen)) != BR_BAD_NONE ||
+	if ((rc = read_checked(&b, PC_EVENT_ID, true, pc_event_id_check, out->id, err, errlen)) !=
+	        BR_BAD_NONE ||
+	    (rc = read_id(&b, "user", false, out->user, err, errlen)) != BR_BAD_NONE ||
 	    (rc = read_id(&b, "item", false, out->item, err, errlen)) != BR_BAD_NONE ||
 	    (rc = read_id(&b, "category", true, out->category, err, errlen)) != BR_BAD_NONE)
 		goto out;

@@ -42,6 +42,7 @@ enum br_evt_bad {
 };
 
 struct br_event {
+	char id[PC_ID_MAX + 1]; /* the event's own id (event_id.h); "" when absent */
 	char user[PC_ID_MAX + 1];
 	char item[PC_ID_MAX + 1];
 	char category[PC_ID_MAX + 1]; /* "" when absent */

@@ -275,6 +275,7 @@ static const struct counter event_counters[] = {
     {"accepted", offsetof(struct br_counters, events_accepted)},
     {"history", offsetof(struct br_counters, events_history)},
     C(struct br_counters, refused_capacity),
+    C(struct br_counters, duplicates),
 };
 static const struct counter engine_counters[] = {
     C(struct br_counters, recos),          C(struct br_counters, reco_holdouts),

@@ -332,12 +332,65 @@ static void test_reload(void)
 	cap_clear(&f.cap);
 }
 
+/* An event replayed with the same id, from any device, counts once; one without an id
+ * or with a new id counts; a bad id is refused as a bad id and changes nothing. */
+static void test_duplicate_ids(void)
+{
+	struct fixture f;
+	const char *a = "{\"id\":\"536365:1\",\"user\":\"u1\",\"item\":\"i1\","
+	                "\"type\":\"purchase\",\"value\":3,\"ts\":1000}";
+	const char *b = "{\"id\":\"536365:2\",\"user\":\"u1\",\"item\":\"i2\","
+	                "\"type\":\"purchase\",\"value\":4,\"ts\":1000}";
+	const char *anon = "{\"user\":\"u1\",\"item\":\"i2\",\"type\":\"purchase\",\"ts\":1000}";
+
+	setup(&f, 0, NULL);
+	CU_ASSERT_EQUAL(raw(&f, a), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(raw(&f, b), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(raw(&f, a), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(br_engine_event(&f.e, "d2", a, strlen(a), T0, false), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(br_engine_event(&f.e, "d1", b, strlen(b), T0, true), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(raw(&f, anon), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(raw(&f, anon), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(
+	    raw(&f, "{\"id\":\"a/b\",\"user\":\"u1\",\"item\":\"i1\",\"type\":\"view\"}"),
+	    BR_BAD_ID);
+	CU_ASSERT_EQUAL(raw(&f, "{\"id\":7,\"user\":\"u1\",\"item\":\"i1\",\"type\":\"view\"}"),
+	                BR_BAD_TYPE);
+	CU_ASSERT_EQUAL(f.e.n.events_received, 9);
+	CU_ASSERT_EQUAL(f.e.n.duplicates, 3);
+	CU_ASSERT_EQUAL(f.e.n.events_accepted, 4);
+	CU_ASSERT_EQUAL(f.e.n.by_type[BR_EVT_PURCHASE], 4);
+	br_engine_tick(&f.e, T0 + 10 * 60000 + 1, 100);
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/u1/profile", "\"purchases\":4"), 1);
+	br_engine_publish_stats(&f.e, T0 + 10 * 60000 + 2);
+	CU_ASSERT_TRUE(count(&f.cap, "push/bridge/precis-bridge/stats", "\"duplicates\":3") >= 1);
+	teardown(&f);
+}
+
+/* dedup_window 0 turns the check off: every copy counts. */
+static void test_duplicate_ids_off(void)
+{
+	struct fixture f;
+	char a0[] = "--dedup_window", a1[] = "0";
+	char *argv[] = {a0, a1};
+	const char *a = "{\"id\":\"x1\",\"user\":\"u1\",\"item\":\"i1\",\"type\":\"purchase\"}";
+
+	setup(&f, 2, argv);
+	CU_ASSERT_EQUAL(raw(&f, a), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(raw(&f, a), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(f.e.n.duplicates, 0);
+	CU_ASSERT_EQUAL(f.e.n.events_accepted, 2);
+	teardown(&f);
+}
+
 static CU_TestInfo tests[] = {
     {"debounced refreshes, payloads, refusals, counters", test_debounced_refresh},
     {"campaigns: opt-out, cap, members joining, quiet hours", test_campaign_rules},
     {"tag campaigns see every tag of the portrait", test_tag_campaign_sees_every_tag},
     {"A/B: holdout and conversions", test_ab_conversions},
     {"reload", test_reload},
+    {"an event id counts once, from any device, live or history", test_duplicate_ids},
+    {"dedup_window 0: every copy counts", test_duplicate_ids_off},
     CU_TEST_INFO_NULL,
 };
 

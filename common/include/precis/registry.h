@@ -115,6 +115,19 @@ int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, 
                         pc_change_fn fn, void *arg, char *err, size_t errlen);
 
 /*
+ * pc_registry_poll_changes - the change poll: read the counter (one _id
+ * equality lookup) into *seq and, only when it differs from after, the
+ * records as pc_registry_changes does: those with seq > after, at most
+ * limit, in seq order (a single _id equality when *seq is after + 1, the
+ * common case of one new record). When the counter went back (the log was
+ * reset) the records from seq 1 on are read. An unchanged counter costs
+ * exactly one query. Returns PC_OK or PC_ERR_IO with detail (fn may have
+ * been called for some records).
+ */
+int pc_registry_poll_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
+                             int64_t *seq, pc_change_fn fn, void *arg, char *err, size_t errlen);
+
+/*
  * pc_registry_log_changes - append one change record per principal in
  * ids[0..n) (after the writes they describe), numbered from a single
  * counter increment, and prune records older than a day. Returns PC_OK or

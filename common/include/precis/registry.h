@@ -10,8 +10,9 @@
  * Every change made through precisctl also appends a record to the change
  * log, collection `device_changes` ({_id: <seq, int64>, principal: "<id>",
  * at: <date>}), numbered by the counter document {_id: "device_changes",
- * seq} in `counters`. Brokers poll the log to drop and re-read changed
- * principals within a second; see plugins/auth.
+ * seq} in `counters`. Brokers poll the counter, and read the log only
+ * when it moved, to drop and re-read changed principals within a second;
+ * see plugins/auth and pc_registry_poll_changes.
  *
  * Single-threaded libmongoc clients only; every call does network I/O and
  * must not run on the broker thread except the bounded lookups of the

@@ -3,8 +3,11 @@
  *
  * Shared by the auth plugin's worker (preload, change polling, refreshes),
  * its bounded fallback lookup, and precisctl. Only _id equality, $in and
- * ranges on _id are queried: the filters FerretDB pushes down and MongoDB
- * answers from the _id index. See registry.h for the document layout.
+ * ranges on _id are queried: MongoDB answers all three from the _id index;
+ * FerretDB pushes only the equality down to PostgreSQL and scans for the
+ * others, which is why the idle change poll reads one counter document by
+ * _id and touches the log itself only when the counter moved. See
+ * registry.h for the document layout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,23 +192,38 @@ int pc_registry_change_seq(mongoc_client_t *client, const char *db, int64_t *seq
 	return rc;
 }
 
-int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
-                        pc_change_fn fn, void *arg, char *err, size_t errlen)
+/* Build the records query: {_id: after + 1} when only that one is due, else {_id: {$gt: after}}. */
+static void changes_query(bson_t *filter, bson_t *opts, int64_t after, int64_t upto, int limit)
+{
+	bson_t gt, sort;
+
+	if (upto == after + 1) {
+		/* The usual case, one new record: an _id equality FerretDB pushes down. */
+		BSON_APPEND_INT64(filter, "_id", upto);
+		BSON_APPEND_INT64(opts, "limit", 1);
+		return;
+	}
+	BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &gt);
+	BSON_APPEND_INT64(&gt, "$gt", after);
+	bson_append_document_end(filter, &gt);
+	BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
+	BSON_APPEND_INT32(&sort, "_id", 1);
+	bson_append_document_end(opts, &sort);
+	BSON_APPEND_INT64(opts, "limit", limit);
+}
+
+/* Read the records of changes_query(after, upto) into fn; PC_OK or PC_ERR_IO. */
+static int read_changes(mongoc_client_t *client, const char *db, int64_t after, int64_t upto,
+                        int limit, pc_change_fn fn, void *arg, char *err, size_t errlen)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(client, db, PC_REGISTRY_CHANGES);
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, gt, sort;
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
 	bson_error_t berr;
 	int rc = PC_OK;
 
-	BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &gt);
-	BSON_APPEND_INT64(&gt, "$gt", after);
-	bson_append_document_end(&filter, &gt);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
-	BSON_APPEND_INT32(&sort, "_id", 1);
-	bson_append_document_end(&opts, &sort);
-	BSON_APPEND_INT64(&opts, "limit", limit);
+	changes_query(&filter, &opts, after, upto, limit);
 	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
 	while (mongoc_cursor_next(cur, &doc)) {
 		bson_iter_t it;
@@ -231,6 +249,24 @@ int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, 
 	bson_destroy(&opts);
 	mongoc_collection_destroy(coll);
 	return rc;
+}
+
+int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
+                        pc_change_fn fn, void *arg, char *err, size_t errlen)
+{
+	return read_changes(client, db, after, INT64_MAX, limit, fn, arg, err, errlen);
+}
+
+int pc_registry_poll_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
+                             int64_t *seq, pc_change_fn fn, void *arg, char *err, size_t errlen)
+{
+	int rc = pc_registry_change_seq(client, db, seq, err, errlen);
+
+	if (rc != PC_OK || *seq == after)
+		return rc;
+	if (*seq < after) /* the counter went back: whatever is there is newer than us */
+		return read_changes(client, db, 0, INT64_MAX, limit, fn, arg, err, errlen);
+	return read_changes(client, db, after, *seq, limit, fn, arg, err, errlen);
 }
 
 static void append_now(bson_t *b, const char *key, int64_t offset_ms)

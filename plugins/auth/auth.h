@@ -158,6 +158,7 @@ struct auth__data {
 		uint32_t gen;
 		int64_t change_seq; /* change-log records up to here are applied */
 		int64_t gap_seq, gap_since_ms;
+		int64_t tail_since_ms; /* counter ahead, no record seen since (0: not) */
 		int64_t next_poll_ms;
 		int64_t load_started_ms; /* monotonic start of the current preload */
 		struct auth__batch *batch;

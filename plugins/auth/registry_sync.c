@@ -6,8 +6,9 @@
  * never calling mosquitto_*. After each connect it notes the change-log
  * position, then reads every principal (a preload, one generation) and
  * says when it is complete. Between, every change_poll interval it reads
- * the change log past its position and re-reads the principals named
- * there, and it answers the broker thread's refresh requests (ids whose
+ * the change-log counter (one _id lookup: all an idle poll costs) and,
+ * when it moved, the records past its position, and re-reads the
+ * principals named there, and it answers the broker thread's refresh requests (ids whose
  * TTL nears its end, or cache misses) with one $in query per batch.
  * Everything it learns goes to the broker thread as batches of updates on
  * d->updates; when that queue is full the worker waits for the broker to
@@ -18,7 +19,8 @@
  * position only advances over consecutive numbers; records past a gap are
  * applied (and re-read next time, harmlessly) until the gap fills, or for
  * at most GAP_WAIT_MS, after which the gap is assumed to be a writer that
- * died between the two steps.
+ * died between the two steps. The same wait applies when the counter is
+ * ahead and no record past the position has appeared at all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +159,7 @@ static int preload(struct auth__data *d, mongoc_client_t *client, char *err, siz
 	if (rc != PC_OK)
 		return rc;
 	d->sync.gap_seq = 0;
+	d->sync.tail_since_ms = 0;
 	rc = pc_registry_scan(client, d->mongo.db, NULL, 0, on_record, &s, err, errlen);
 	if (rc != PC_OK)
 		return rc;
@@ -206,17 +209,56 @@ static bool on_change(void *arg, int64_t seq, const char *principal)
 	return c->n < CHANGES_PER_POLL;
 }
 
+/*
+ * The counter says records up to seq exist, but the poll found none past
+ * the position (no gap seen either): a writer between its two steps, or
+ * one that died there. Wait GAP_WAIT_MS for them, then skip to seq.
+ */
+static void check_tail(struct auth__data *d, int64_t seq, int64_t before, int64_t now)
+{
+	if (d->sync.change_seq >= seq || d->sync.change_seq != before || d->sync.gap_seq != 0) {
+		d->sync.tail_since_ms = 0; /* caught up, progressing, or a gap being waited for */
+		return;
+	}
+	if (d->sync.tail_since_ms == 0) {
+		d->sync.tail_since_ms = now;
+	} else if (now - d->sync.tail_since_ms >= GAP_WAIT_MS) {
+		pc_log(&d->base.log, PC_LOG_WARNING,
+		       "change log: records %lld..%lld never appeared; skipping them",
+		       (long long)d->sync.change_seq + 1, (long long)seq);
+		d->sync.change_seq = seq;
+		d->sync.tail_since_ms = 0;
+	}
+}
+
+/*
+ * One poll: the counter document alone while nothing changed (one _id
+ * lookup, cheap on every server), the records and the principals they
+ * name only when it moved.
+ */
 static int poll_changes(struct auth__data *d, mongoc_client_t *client, char *err, size_t errlen)
 {
-	struct change_ctx *c = calloc(1, sizeof *c);
+	struct change_ctx *c;
+	int64_t seq, before = d->sync.change_seq;
 	int rc;
 
+	c = calloc(1, sizeof *c);
 	if (!c)
 		return PC_OK; /* try again next poll */
 	c->d = d;
 	c->now = pc_mono_ms();
-	rc = pc_registry_changes(client, d->mongo.db, d->sync.change_seq, CHANGES_PER_POLL,
-	                         on_change, c, err, errlen);
+	rc = pc_registry_poll_changes(client, d->mongo.db, before, CHANGES_PER_POLL, &seq,
+	                              on_change, c, err, errlen);
+	if (rc == PC_OK && seq < before) {
+		/* Records from 1 on were read (and applied): follow the new counter. */
+		pc_log(&d->base.log, PC_LOG_WARNING,
+		       "change log: counter went back from %lld to %lld; following it",
+		       (long long)before, (long long)seq);
+		d->sync.change_seq = seq;
+		d->sync.gap_seq = 0;
+	} else if (rc == PC_OK) {
+		check_tail(d, seq, before, c->now);
+	}
 	if (rc == PC_OK && c->n > 0)
 		rc = fetch(d, client, c->ids, c->n, err, errlen);
 	free(c);

@@ -1,11 +1,14 @@
 """Live tests of precis_auth: logins against the MongoDB registry (written by
 precisctl or, for hashes made elsewhere, directly), role ACLs, wills and
-retained messages, kicks on disable / passwd / role / rm, the cache with
+retained messages, kicks on disable / passwd / role / rm (on every broker),
+the change poll's idle queries, the cache with
 MongoDB stopped, the fallback lookup, lockouts, counters, SIGHUP reloads
 and precisctl's import. Real Mosquitto, Redis and FerretDB (or MONGO_URI)."""
 import glob
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +21,8 @@ import jsonschema
 import paho.mqtt.client as mqtt
 from bson import json_util
 
-from harness import TOP, LiveTestCase, mosquitto_hash, slowdown, wait_for
+from harness import (BUILD, MOSQUITTO, TOP, LiveTestCase, free_port, mosquitto_hash,
+                     slowdown, wait_for)
 
 
 class Inbox:
@@ -361,6 +365,94 @@ class TestKicks(AuthCase):
         # Re-enabled: the old password works again.
         pw_doc = self.mongo_db()["devices"].find_one({"_id": "dev-k6"})
         self.assertTrue(pw_doc["enabled"])
+
+
+class TestChangePoll(AuthCase):
+    """The change poll: cheap while nothing changes, and a change made by
+    precisctl still reaches every broker within a second."""
+
+    def extra_broker(self, name):
+        """Another broker with the class's configuration on its own port and
+        directories, stopped at test end; returns its port."""
+        port = free_port()
+        run = os.path.join(self.services.var, name)
+        for sub in ("data", "spool"):
+            os.makedirs(os.path.join(run, sub))
+            if os.getuid() == 0:
+                shutil.chown(os.path.join(run, sub), user="mosquitto")
+        conf = re.sub(r"(?m)^listener \d+ ", "listener %d " % port, self.services.conf())
+        conf = re.sub(r"(?m)^persistence_location .*$", "persistence_location %s/data/" % run,
+                      conf)
+        conf = re.sub(r"(?m)^plugin_opt_spool_dir .*$", "plugin_opt_spool_dir %s/spool" % run,
+                      conf)
+        path = os.path.join(run, "mosquitto.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        log = open(os.path.join(run, "mosquitto.log"), "w")
+        p = subprocess.Popen([MOSQUITTO, "-c", path], stdout=log, stderr=subprocess.STDOUT,
+                             env=self.services.env)
+        self.addCleanup(lambda: (p.terminate(), p.wait(10), log.close()))
+
+        def loaded():
+            with open(log.name, errors="replace") as f:
+                return "registry loaded" in f.read()
+        self.assertTrue(wait_for(loaded, 30 * slowdown()), "%s did not load the registry" % name)
+        return port
+
+    def client_on(self, port, client_id, username, password):
+        """A connected paho client on port; returns (client, disconnected event)."""
+        gone, connected = threading.Event(), threading.Event()
+        c = mqtt.Client(client_id=client_id, clean_session=True)
+        c.username_pw_set(username, password)
+        c.on_connect = lambda cl, ud, flags, rc, *a: connected.set() if rc == 0 else None
+        c.on_disconnect = lambda *a: gone.set()
+        c.reconnect_delay_set(60, 120)
+        c.connect("127.0.0.1", port, keepalive=30)
+        c.loop_start()
+        self.addCleanup(lambda: (c.disconnect(), c.loop_stop()))
+        self.assertTrue(connected.wait(10), "not accepted on port %d" % port)
+        return c, gone
+
+    def test_idle_poll_reads_only_the_counter(self):
+        # pc_registry_poll_changes against this FerretDB, its commands counted
+        # through libmongoc's APM callbacks (tests/unit/common/test_registry_poll.c).
+        binary = os.path.join(BUILD, "bin", "test_registry_poll")
+        out = subprocess.run([binary], env=dict(os.environ,
+                                                PRECIS_TEST_MONGO_URI=self.services.mongo_uri()),
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("asserts", out.stdout)
+
+    def test_change_reaches_every_broker_within_a_second(self):
+        pw = self.provision("app-everywhere", role="app")
+        ports = [self.services.ports["mqtt"]] + [self.extra_broker("broker-%d" % i)
+                                                 for i in (2, 3)]
+        clients = [self.client_on(port, "app-everywhere-%d" % i, "app-everywhere", pw)
+                   for i, port in enumerate(ports)]
+        time.sleep(0.5 * slowdown())  # every broker has polled past the add
+        self.precisctl("device", "disable", "app-everywhere")
+        t0 = time.monotonic()
+        for port, (c, gone) in zip(ports, clients):
+            self.assertTrue(gone.wait(10), "not disconnected on port %d" % port)
+        took = time.monotonic() - t0
+        print("\n    last of 3 brokers kicked %.3f s after precisctl returned" % took, end=" ",
+              file=sys.stderr)
+        self.assertLess(took, 1.0 * slowdown())
+
+    def test_counter_ahead_of_its_records_is_skipped_and_kicks_still_work(self):
+        # A writer that bumped the counter and died before inserting its record.
+        db = self.mongo_db()
+        db["counters"].update_one({"_id": "device_changes"}, {"$inc": {"seq": 1}}, upsert=True)
+        self.assertTrue(wait_for(lambda: "never appeared; skipping them" in
+                                 self.services.log("mosquitto"), 15 * slowdown()),
+                        "the missing record was not given up on")
+        c, gone = self.client_on(self.services.ports["mqtt"], "dev-tail",
+                                 "dev-tail", self.provision("dev-tail"))
+        time.sleep(0.5 * slowdown())
+        self.precisctl("device", "disable", "dev-tail")
+        t0 = time.monotonic()
+        self.assertTrue(gone.wait(10), "not disconnected")
+        self.assertLess(time.monotonic() - t0, 1.0 * slowdown())
 
 
 class TestRegistryDown(AuthCase):

@@ -10,8 +10,9 @@
  * Every change made through precisctl also appends a record to the change
  * log, collection `device_changes` ({_id: <seq, int64>, principal: "<id>",
  * at: <date>}), numbered by the counter document {_id: "device_changes",
- * seq} in `counters`. Brokers poll the log to drop and re-read changed
- * principals within a second; see plugins/auth.
+ * seq} in `counters`. Brokers poll the counter, and read the log only
+ * when it moved, to drop and re-read changed principals within a second;
+ * see plugins/auth and pc_registry_poll_changes.
  *
  * Single-threaded libmongoc clients only; every call does network I/O and
  * must not run on the broker thread except the bounded lookups of the
@@ -113,6 +114,19 @@ typedef bool (*pc_change_fn)(void *arg, int64_t seq, const char *principal);
  */
 int pc_registry_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
                         pc_change_fn fn, void *arg, char *err, size_t errlen);
+
+/*
+ * pc_registry_poll_changes - the change poll: read the counter (one _id
+ * equality lookup) into *seq and, only when it differs from after, the
+ * records as pc_registry_changes does: those with seq > after, at most
+ * limit, in seq order (a single _id equality when *seq is after + 1, the
+ * common case of one new record). When the counter went back (the log was
+ * reset) the records from seq 1 on are read. An unchanged counter costs
+ * exactly one query. Returns PC_OK or PC_ERR_IO with detail (fn may have
+ * been called for some records).
+ */
+int pc_registry_poll_changes(mongoc_client_t *client, const char *db, int64_t after, int limit,
+                             int64_t *seq, pc_change_fn fn, void *arg, char *err, size_t errlen);
 
 /*
  * pc_registry_log_changes - append one change record per principal in

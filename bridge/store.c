@@ -4,19 +4,19 @@
  * The pending documents sit in a bounded, coalescing queue
  * (store_queue.c) under a mutex. Each call of the supervisor's work
  * function takes one batch of the oldest documents (at most `batch`, which
- * adapts to how long MongoDB takes), writes it collection by collection as
- * unordered bulks of replace-by-_id upserts and settles every document:
- * written, refused (a bulk the server refuses for a reason other than the
- * connection is retried one document at a time, so one bad document costs
- * only itself) or put back. Every statement is a whole-document
- * replacement, so a bulk that timed out, and that the server may have
- * applied in part, is simply sent again: each document ends with its
- * latest revision whatever part of the first attempt landed. A timeout or
- * a lost connection puts the rest of the batch back (counted in retried),
- * halves the batch size, and holds writes for half of write_timeout after
- * the reconnect, so an overloaded server is not handed the same work
- * again while it may still be doing the first attempt. One connection
- * (a single-threaded client), one request at a time.
+ * adapts to how long MongoDB takes), writes it collection by collection
+ * (write_batch: an unordered insert, then a replacement by _id of each
+ * document that existed already) and settles every document: written,
+ * refused by the server (failed, logged), or put back. Every statement
+ * is a whole-document insert or replacement, so a batch that timed out,
+ * and that the server may have applied in part, is simply sent again:
+ * each document ends with its latest revision whatever part of the first
+ * attempt landed. A timeout or a lost connection puts the rest of the
+ * batch back (counted in retried), halves the batch size, and holds
+ * writes for half of write_timeout after the reconnect, so an overloaded
+ * server is not handed the same work again while it may still be doing
+ * the first attempt. One connection (a single-threaded client), one
+ * request at a time.
  */
 #include <pthread.h>
 #include <stdatomic.h>

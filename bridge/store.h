@@ -4,8 +4,9 @@
  * Documents for `recommendations`, `profiles`, `experiments`,
  * `campaigns` and `campaign_deliveries` are handed over as JSON with
  * their _id and written by one worker thread (a pc_supervisor: connect
- * with a timeout, ping, reconnect with backoff) over one connection, as
- * upserts by _id in bulks per collection. The queue between them
+ * with a timeout, ping, reconnect with backoff) over one connection:
+ * inserted in batches per collection, and replaced by _id where they
+ * exist already. The queue between them
  * (store_queue.h) is bounded in documents (store_queue) and bytes
  * (store_queue_bytes) and coalesces by (collection, _id): a newer
  * revision of a document replaces the one still waiting, so a slow or

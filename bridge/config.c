@@ -51,13 +51,17 @@ const struct pc_opt_def br_config_defs[] = {
      "MongoDB connection string"},
     {"mongo_db", PC_OPT_STRING, OFF(mongo_db), "precis", 1, 63, NULL, "database"},
     {"connect_timeout", PC_OPT_DURATION, OFF(connect_timeout_ms), "2s", 10, 600000, NULL,
-     "MongoDB connect / server selection / socket timeout"},
+     "MongoDB connect / server selection timeout (and the history read's socket timeout)"},
     {"history", PC_OPT_BOOL, OFF(history), "true", 0, 0, NULL,
      "read past events from the events buckets at start"},
     {"history_window", PC_OPT_DURATION, OFF(history_window_ms), "90d", 60000,
      INT64_C(3650) * 86400000, NULL, "how far back the history read goes"},
-    {"store_queue", PC_OPT_INT, OFF(store_queue), "100000", 16, 16777216, NULL,
-     "documents waiting for MongoDB at most (the oldest revision of a document is replaced)"},
+    {"store_queue", PC_OPT_INT, OFF(store_queue), "20000", 16, 16777216, NULL,
+     "documents waiting for MongoDB at most (a newer revision replaces a waiting one)"},
+    {"store_queue_bytes", PC_OPT_INT, OFF(store_queue_bytes), "33554432", 65536,
+     INT64_C(17179869184), NULL, "bytes of documents waiting for MongoDB at most"},
+    {"write_timeout", PC_OPT_DURATION, OFF(write_timeout_ms), "10s", 100, 600000, NULL,
+     "MongoDB socket timeout of a write (the URI's socketTimeoutMS wins)"},
     {"algo", PC_OPT_ENUM, OFF(algo), "user_knn", 0, 0, br_algo_names, "recommender"},
     {"similarity", PC_OPT_ENUM, OFF(similarity), "cosine", 0, 0, br_sim_names,
      "similarity of the kNN recommenders"},
@@ -545,6 +549,14 @@ bool br_config_reloadable(const struct br_config *cur, const struct br_config *n
 	}
 	if (cur->store_queue != next->store_queue) {
 		*key = "store_queue";
+		return false;
+	}
+	if (cur->store_queue_bytes != next->store_queue_bytes) {
+		*key = "store_queue_bytes";
+		return false;
+	}
+	if (cur->write_timeout_ms != next->write_timeout_ms) {
+		*key = "write_timeout";
 		return false;
 	}
 	*key = NULL;

@@ -48,6 +48,8 @@ struct br_config {
 	bool history;
 	int64_t history_window_ms;
 	int64_t store_queue;
+	int64_t store_queue_bytes;
+	int64_t write_timeout_ms;
 	/* model */
 	int algo;       /* enum br_algo */
 	int similarity; /* enum br_sim */

@@ -4,7 +4,11 @@
  * Everything runs on the caller's thread. Users are refreshed from a FIFO
  * of dirty users whose due times are monotonic (each due is its first
  * event + debounce, or now for a full refresh), so the tick pops from the
- * front until the first user not yet due.
+ * front until the first user not yet due. Users whose recommendation or
+ * portrait the store refused (its queue full) wait in a second FIFO, each
+ * once, and get their documents rebuilt from the model, without a push,
+ * as the store reports room: the store's queue stays bounded and the
+ * latest state of every user still reaches MongoDB.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +104,7 @@ void br_engine_cleanup(struct br_engine *e)
 	br_ids_cleanup(&e->items);
 	free(e->due);
 	free(e->dq);
+	free(e->oq);
 	free(e->cache);
 	free(e->exp_published);
 	memset(e, 0, sizeof *e);
@@ -316,23 +321,57 @@ int br_engine_optout(struct br_engine *e, const void *payload, size_t len, int64
 
 /* ---- refresh ---- */
 
-void br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
-                    const char *coll, const char *id)
+int br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
+                   const char *coll, const char *id)
 {
 	size_t len;
 	const char *text = br_json_done(j, &len);
 
 	if (!text) {
 		e->n.nomem++;
-		return;
+		return PC_ERR_NOMEM;
 	}
 	if (topic && e->out.publish(e->out.arg, topic, text, len, 1, retain) != 0)
 		e->n.publish_failed++;
 	if (coll && e->out.store)
-		e->out.store(e->out.arg, coll, id, text, len);
+		return e->out.store(e->out.arg, coll, id, text, len);
+	return PC_OK;
 }
 
-static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms)
+/* The store refused a document of u (full, or out of memory): rebuild it later. */
+static void owe(struct br_engine *e, uint32_t u)
+{
+	e->n.store_refused++;
+	if (e->cache[u].owed)
+		return;
+	if (e->oq_len == e->oq_cap) {
+		size_t cap = e->oq_cap ? e->oq_cap * 2 : 256, k;
+		uint32_t *nq = malloc(cap * sizeof *nq);
+		if (!nq) {
+			e->n.nomem++;
+			return;
+		}
+		for (k = 0; k < e->oq_len; k++)
+			nq[k] = e->oq[(e->oq_head + k) % e->oq_cap];
+		free(e->oq);
+		e->oq = nq;
+		e->oq_head = 0;
+		e->oq_cap = cap;
+	}
+	e->oq[(e->oq_head + e->oq_len++) % e->oq_cap] = u;
+	e->cache[u].owed = true;
+}
+
+static bool refused(int rc)
+{
+	return rc == PC_ERR_FULL || rc == PC_ERR_NOMEM;
+}
+
+/*
+ * Recompute u's recommendation and portrait; push them (push: a refresh)
+ * or only store them (a rebuild for the store: no exposure, no campaign).
+ */
+static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool push)
 {
 	const char *user = br_ids_name(&e->users, u);
 	struct br_scored top[1000];
@@ -357,7 +396,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms)
 		e->n.nomem++;
 		return;
 	}
-	if (x) {
+	if (x && push) {
 		for (k = 0; k < n; k++)
 			items[k] = top[k].item;
 		if (br_experiment_expose(x, user, items, n, now_ms) < 0)
@@ -370,8 +409,10 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms)
 		if (br_push_reco(e, u, top, n, algo, variant, now_ms, &j) == PC_OK &&
 		    pc_topic_build(topic, sizeof topic, e->cfg->topic_root, PC_T_PUSH_RECO, user,
 		                   NULL) > 0) {
-			br_engine_emit(e, topic, &j, true, "recommendations", user);
-			e->n.recos++;
+			if (refused(br_engine_emit(e, push ? topic : NULL, &j, true,
+			                           "recommendations", user)))
+				owe(e, u);
+			e->n.recos += push;
 		}
 		br_json_cleanup(&j);
 	}
@@ -388,11 +429,36 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms)
 	if (br_push_profile(e, u, &por, now_ms, &j) == PC_OK &&
 	    pc_topic_build(topic, sizeof topic, e->cfg->topic_root, PC_T_PUSH_PROFILE, user, NULL) >
 	        0) {
-		br_engine_emit(e, topic, &j, true, "profiles", user);
-		e->n.profiles++;
+		if (refused(br_engine_emit(e, push ? topic : NULL, &j, true, "profiles", user)))
+			owe(e, u);
+		e->n.profiles += push;
 	}
 	br_json_cleanup(&j);
-	br_engine_campaign_user(e, u, now_ms);
+	if (push)
+		br_engine_campaign_user(e, u, now_ms);
+}
+
+/*
+ * Rebuild the documents of owed users while the store has room (two
+ * documents each), at most *budget; a user with a refresh pending is left
+ * to it.
+ */
+static void rebuild_owed(struct br_engine *e, int64_t now_ms, size_t *budget)
+{
+	size_t room = e->io.mongo_enabled ? e->io.store.room / 2 : 0;
+
+	while (e->oq_len && room && *budget) {
+		uint32_t u = e->oq[e->oq_head];
+		e->oq_head = (e->oq_head + 1) % e->oq_cap;
+		e->oq_len--;
+		e->cache[u].owed = false;
+		if (e->due[u])
+			continue;
+		refresh_user(e, u, now_ms, false);
+		e->n.store_rebuilt++;
+		room--;
+		(*budget)--;
+	}
 }
 
 static void publish_experiments(struct br_engine *e, int64_t now_ms)
@@ -408,10 +474,10 @@ static void publish_experiments(struct br_engine *e, int64_t now_ms)
 		br_json_init(&j);
 		snprintf(topic, sizeof topic, "%s%spush/experiment/%s", e->cfg->topic_root,
 		         *e->cfg->topic_root ? "/" : "", x->id);
-		if (br_push_experiment(e, x, now_ms, &j) == PC_OK) {
-			br_engine_emit(e, topic, &j, true, "experiments", x->id);
+		/* refused by a full store: published and stored again at the next pass */
+		if (br_push_experiment(e, x, now_ms, &j) == PC_OK &&
+		    !refused(br_engine_emit(e, topic, &j, true, "experiments", x->id)))
 			e->exp_published[k] = x->version + 1;
-		}
 		br_json_cleanup(&j);
 	}
 }
@@ -446,9 +512,10 @@ int64_t br_engine_tick(struct br_engine *e, int64_t now_ms, size_t budget)
 		e->dq_head = (e->dq_head + 1) % e->dq_cap;
 		e->dq_len--;
 		e->due[u] = 0;
-		refresh_user(e, u, now_ms);
+		refresh_user(e, u, now_ms, true);
 		budget--;
 	}
+	rebuild_owed(e, now_ms, &budget);
 	next = br_engine_campaign_tick(e, now_ms);
 	if (now_ms >= e->next_exp_ms) {
 		publish_experiments(e, now_ms);
@@ -461,5 +528,7 @@ int64_t br_engine_tick(struct br_engine *e, int64_t now_ms, size_t budget)
 	next = min64(next, min64(e->next_full_ms, min64(e->next_stats_ms, e->next_exp_ms)));
 	if (e->dq_len)
 		next = min64(next, budget ? e->due[e->dq[e->dq_head]] : now_ms);
+	if (e->oq_len) /* waiting for room: look again soon */
+		next = min64(next, budget ? now_ms + 100 : now_ms);
 	return next;
 }

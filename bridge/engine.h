@@ -42,7 +42,11 @@ struct br_out {
 	/* publish payload[0..len) on topic; returns 0 or an error (counted by the engine) */
 	int (*publish)(void *arg, const char *topic, const char *payload, size_t len, int qos,
 	               bool retain);
-	/* upsert the JSON document json (no _id) under _id id in collection coll; may be NULL */
+	/*
+	 * upsert the JSON document json (no _id) under _id id in collection coll; may be NULL.
+	 * Returns 0, PC_ERR_FULL when the store's queue is full (the engine rebuilds a refused
+	 * recommendation or profile once io.store.room says there is room), or another error.
+	 */
 	int (*store)(void *arg, const char *coll, const char *id, const char *json, size_t len);
 };
 
@@ -56,6 +60,8 @@ struct br_counters {
 	uint64_t campaigns, campaigns_bad, optouts, optouts_bad;
 	uint64_t deliveries, segment_pushes, conversions;
 	uint64_t publish_failed, nomem;
+	uint64_t store_refused; /* recommendations / profiles the store refused: rebuilt later */
+	uint64_t store_rebuilt; /* users whose documents were rebuilt for the store */
 };
 
 /* What the I/O shells report, copied in by main.c before each tick (published with the rest). */
@@ -70,6 +76,7 @@ struct br_user_cache {
 	uint32_t ntags;
 	uint32_t tag[BR_TAGS_MAX]; /* as the portrait has them: tag campaigns see every one */
 	bool known;                /* portrait computed at least once */
+	bool owed; /* in the owed queue: a document of it was refused by the store */
 };
 
 struct br_engine {
@@ -92,6 +99,9 @@ struct br_engine {
 	int64_t *due; /* per user: 0 clean, else the refresh time */
 	uint32_t *dq;
 	size_t dq_head, dq_len, dq_cap;
+	/* users whose recommendation or profile the store refused (full), FIFO, each once */
+	uint32_t *oq;
+	size_t oq_head, oq_len, oq_cap;
 	struct br_user_cache *cache;
 	uint32_t cache_cap;
 	int64_t next_full_ms, next_stats_ms, next_campaign_ms, next_exp_ms;
@@ -138,7 +148,10 @@ int br_engine_optout(struct br_engine *e, const void *payload, size_t len, int64
 
 /*
  * br_engine_tick - do what is due at now_ms (refreshes, campaign passes,
- * experiment and counter publications), at most budget user refreshes.
+ * experiment and counter publications), at most budget user refreshes;
+ * with MongoDB on (io.mongo_enabled), also rebuilds the documents of users
+ * the store refused, as many as io.store.room allows (within budget),
+ * without publishing them again.
  * Returns the time of the next thing due (the caller may sleep until then
  * unless a message arrives).
  */
@@ -160,10 +173,13 @@ void br_engine_publish_stats(struct br_engine *e, int64_t now_ms);
 void br_engine_campaign_user(struct br_engine *e, uint32_t u, int64_t now_ms);
 int64_t br_engine_campaign_tick(struct br_engine *e, int64_t now_ms);
 
-/* br_engine_emit - publish (topic may be NULL) and store (coll may be NULL) j's text. */
+/*
+ * br_engine_emit - publish (topic may be NULL) and store (coll may be
+ * NULL) j's text. Returns what the store call returned (0 when none).
+ */
 struct br_json;
-void br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
-                    const char *coll, const char *id);
+int br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
+                   const char *coll, const char *id);
 
 /* Payload builders (publish.c): JSON text into j; PC_OK or PC_ERR_NOMEM. */
 int br_push_reco(struct br_engine *e, uint32_t u, const struct br_scored *s, size_t n,

@@ -284,6 +284,7 @@ static const struct counter engine_counters[] = {
     C(struct br_counters, optouts_bad),    C(struct br_counters, deliveries),
     C(struct br_counters, segment_pushes), C(struct br_counters, conversions),
     C(struct br_counters, publish_failed), C(struct br_counters, nomem),
+    C(struct br_counters, store_refused),  C(struct br_counters, store_rebuilt),
 };
 static const struct counter mqtt_counters[] = {
     C(struct br_mqtt_stats, received),       C(struct br_mqtt_stats, ignored),
@@ -292,10 +293,11 @@ static const struct counter mqtt_counters[] = {
     C(struct br_mqtt_stats, published),      C(struct br_mqtt_stats, publish_failed),
 };
 static const struct counter store_counters[] = {
-    C(struct br_store_stats, written),
-    C(struct br_store_stats, dropped),
-    C(struct br_store_stats, failed),
-    C(struct br_store_stats, batches),
+    C(struct br_store_stats, queued),   C(struct br_store_stats, coalesced),
+    C(struct br_store_stats, refused),  C(struct br_store_stats, written),
+    C(struct br_store_stats, dropped),  C(struct br_store_stats, failed),
+    C(struct br_store_stats, retried),  C(struct br_store_stats, batches),
+    C(struct br_store_stats, timeouts),
 };
 #undef C
 
@@ -350,6 +352,12 @@ int br_push_stats(struct br_engine *e, int64_t now_ms, struct br_json *j)
 	br_json_bool(j, e->io.store.up);
 	br_json_key(j, "pending");
 	br_json_int(j, (int64_t)e->io.store.pending);
+	br_json_key(j, "pending_bytes");
+	br_json_int(j, (int64_t)e->io.store.pending_bytes);
+	br_json_key(j, "max_pending");
+	br_json_int(j, (int64_t)e->io.store.max_pending);
+	br_json_key(j, "owed");
+	br_json_int(j, (int64_t)e->oq_len);
 	COUNTERS(j, &e->io.store, store_counters);
 	br_json_end(j, '}');
 	br_json_key(j, "model_bytes");

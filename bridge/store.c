@@ -1,14 +1,22 @@
 /*
  * store.c - the MongoDB writer of the bridge (see store.h).
  *
- * The pending documents sit in a hash map keyed by collection and _id
- * under a mutex. The supervisor's work function swaps the whole map out,
- * writes it collection by collection as one unordered bulk of upserts,
- * and on a connection failure puts back every document that no newer
- * revision has replaced meanwhile, then reports the failure so the
- * supervisor reconnects. A bulk that fails for another reason (a document
- * the server refuses) is retried one document at a time, so one bad
- * document costs only itself.
+ * The pending documents sit in a bounded, coalescing queue
+ * (store_queue.c) under a mutex. Each call of the supervisor's work
+ * function takes one batch of the oldest documents (at most `batch`, which
+ * adapts to how long MongoDB takes), writes it collection by collection
+ * (write_batch: an unordered insert, then a replacement by _id of each
+ * document that existed already) and settles every document: written,
+ * refused by the server (failed, logged), or put back. Every statement
+ * is a whole-document insert or replacement, so a batch that timed out,
+ * and that the server may have applied in part, is simply sent again:
+ * each document ends with its latest revision whatever part of the first
+ * attempt landed. A timeout or a lost connection puts the rest of the
+ * batch back (counted in retried), halves the batch size, and holds
+ * writes for half of write_timeout after the reconnect, so an overloaded
+ * server is not handed the same work again while it may still be doing
+ * the first attempt. One connection (a single-threaded client), one
+ * request at a time.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,23 +27,17 @@
 
 #include <mongoc/mongoc.h>
 
+#include "precis/clock.h"
 #include "precis/error.h"
-#include "precis/mongo_error.h"
-#include "precis/hmap.h"
 #include "precis/mongo_conn.h"
+#include "precis/mongo_error.h"
 #include "precis/supervisor.h"
 #include "store.h"
+#include "store_queue.h"
 
-#define COLL_MAX 32
-#define KEY_MAX  512 /* collection, separator, _id (ids are at most 3 * 64 + 32) */
-#define ID_MAX   (KEY_MAX - COLL_MAX - 2) /* longest _id that fits a key: 478 */
-
-struct pend {
-	char coll[COLL_MAX];
-	char *id;
-	char *json;
-	size_t len;
-};
+#define BATCH_MAX       500     /* documents per bulk at most */
+#define BATCH_BYTES_MAX 4000000 /* JSON bytes per batch at most (MongoDB's limit is 48 MB) */
+#define FULL_LOG_MS     10000   /* at most one "queue full" line this often */
 
 struct br_store {
 	const struct br_config *c;
@@ -43,48 +45,35 @@ struct br_store {
 	struct pc_mongo_conn conn;
 	struct pc_supervisor *sup;
 	pthread_mutex_t lock;
-	struct pc_hmap *pending; /* guarded by lock */
-	atomic_uint_fast64_t queued, written, dropped, failed, batches;
-	atomic_size_t inflight; /* documents taken by the worker, not yet written or put back */
+	struct br_sq q;       /* guarded by lock */
+	bool full;            /* guarded by lock: refusing since full_since */
+	int64_t full_logged;  /* guarded by lock: when "full" was last logged */
+	uint64_t refused_log; /* guarded by lock: refused when that line was written */
+	/* worker thread only */
+	size_t batch;
+	int64_t hold_until; /* no writes before this (mono ms) after a timeout */
+	struct br_sq_doc **v;
+	atomic_uint_fast64_t batches, timeouts;
+	atomic_size_t avg_bytes; /* of the documents put, for br_sq_room */
 };
 
-static void pend_free(struct pend *p)
+/* The documents the engine can rebuild from its model (see store_queue.h). */
+static bool rebuildable(const char *coll)
 {
-	if (!p)
-		return;
-	free(p->id);
-	free(p->json);
-	free(p);
-}
-
-static size_t make_key(char *key, size_t cap, const char *coll, const char *id)
-{
-	return (size_t)snprintf(key, cap, "%s%c%s", coll, 1, id);
-}
-
-/* Put p back unless a newer revision is pending (the caller holds the lock). */
-static void requeue(struct br_store *s, struct pend *p)
-{
-	char key[KEY_MAX];
-	size_t klen = make_key(key, sizeof key, p->coll, p->id);
-
-	if (pc_hmap_get(s->pending, key, klen) || pc_hmap_put(s->pending, key, klen, p, NULL)) {
-		pend_free(p);
-		return;
-	}
+	return strcmp(coll, "recommendations") == 0 || strcmp(coll, "profiles") == 0;
 }
 
 /* One document, by itself; returns false on a transient failure (pc_mongo_failure_kind). */
-static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend *p, char *err,
-                      size_t errlen)
+static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct br_sq_doc *p,
+                      enum br_sq_outcome *out, char *err, size_t errlen)
 {
 	bson_t doc, sel, opts, reply;
 	bson_error_t e;
 	bool ok, transient;
 
 	if (!bson_init_from_json(&doc, p->json, (ssize_t)p->len, &e)) {
-		atomic_fetch_add(&s->failed, 1);
 		pc_log(s->log, PC_LOG_ERR, "store: %s/%s: not JSON: %s", p->coll, p->id, e.message);
+		*out = BR_SQ_FAILED;
 		return true;
 	}
 	bson_init(&sel);
@@ -98,69 +87,163 @@ static bool write_one(struct br_store *s, mongoc_collection_t *coll, struct pend
 	bson_destroy(&sel);
 	bson_destroy(&opts);
 	if (ok) {
-		atomic_fetch_add(&s->written, 1);
+		*out = BR_SQ_WRITTEN;
 		return true;
 	}
 	if (transient) {
 		pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
 		return false;
 	}
-	atomic_fetch_add(&s->failed, 1);
 	pc_log(s->log, PC_LOG_ERR, "store: %s/%s refused: %s", p->coll, p->id, e.message);
+	*out = BR_SQ_FAILED;
 	return true;
 }
 
-/* Write batch[0..n) (one collection) as one bulk; false on a transient failure. */
-static bool write_bulk(struct br_store *s, mongoc_client_t *client, struct pend **batch, size_t n,
-                       char *err, size_t errlen)
+/* d = {_id: p->id, ...p->json}; false when the JSON does not parse (e set). */
+static bool doc_with_id(bson_t *d, const struct br_sq_doc *p, bson_error_t *e)
+{
+	bson_t body;
+
+	if (!bson_init_from_json(&body, p->json, (ssize_t)p->len, e))
+		return false;
+	bson_init(d);
+	BSON_APPEND_UTF8(d, "_id", p->id);
+	bson_concat(d, &body);
+	bson_destroy(&body);
+	return true;
+}
+
+/* The number of writeErrors entries in reply (0 when it has none). */
+static size_t write_errors(const bson_t *reply)
+{
+	bson_iter_t it, arr;
+	size_t n = 0;
+
+	if (bson_iter_init_find(&it, reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	    bson_iter_recurse(&it, &arr))
+		while (bson_iter_next(&arr))
+			n++;
+	return n;
+}
+
+/*
+ * Mark in dup the index of every writeErrors entry of reply with code
+ * 11000 (duplicate key); returns how many there were (SIZE_MAX when the
+ * reply has no writeErrors: the request itself was refused).
+ */
+static size_t duplicates(const bson_t *reply, bool *dup, size_t n)
+{
+	bson_iter_t it, arr, one;
+	size_t found = 0;
+
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &arr))
+		return SIZE_MAX;
+	while (bson_iter_next(&arr)) {
+		int64_t index = -1, code = 0;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &one))
+			continue;
+		while (bson_iter_next(&one)) {
+			if (strcmp(bson_iter_key(&one), "index") == 0)
+				index = bson_iter_as_int64(&one);
+			else if (strcmp(bson_iter_key(&one), "code") == 0)
+				code = bson_iter_as_int64(&one);
+		}
+		if (code == 11000 && index >= 0 && (size_t)index < n) {
+			dup[index] = true;
+			found++;
+		}
+	}
+	return found;
+}
+
+/*
+ * Write batch[0..n) (one collection), setting out[k] for each document
+ * settled; returns how many are settled: n, or fewer on a transient
+ * failure (the rest are to be put back), with detail.
+ *
+ * New documents go in as one unordered insert (fast everywhere: FerretDB
+ * inserts 5,000 documents in 0.3 s where an upsert of one costs a scan);
+ * the ones that exist already (duplicate key, reported per document) are
+ * then replaced one request each: FerretDB v1.24.2 on PostgreSQL takes
+ * 0.9 s for a bulk of 10 replace-upserts on a 5,000-document collection
+ * and hangs, for every client, on a bulk of 50 (measured; a single one
+ * takes 4 ms). Any other refusal of the insert is retried one document at
+ * a time too, so one bad document costs only itself.
+ */
+static size_t write_batch(struct br_store *s, mongoc_client_t *client, struct br_sq_doc **batch,
+                          size_t n, enum br_sq_outcome *out, char *err, size_t errlen)
 {
 	mongoc_collection_t *coll =
 	    mongoc_client_get_collection(client, s->conn.db, batch[0]->coll);
 	mongoc_bulk_operation_t *bulk;
-	bson_t opts = BSON_INITIALIZER, uopts = BSON_INITIALIZER, reply;
+	bson_t opts = BSON_INITIALIZER, reply;
 	bson_error_t e;
-	size_t k;
-	bool ok = true;
+	bool dup[BATCH_MAX] = {false}, any_other = false;
+	size_t k, done = n;
 
 	BSON_APPEND_BOOL(&opts, "ordered", false);
-	BSON_APPEND_BOOL(&uopts, "upsert", true);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
 	for (k = 0; k < n; k++) {
-		bson_t doc, sel;
-		if (!bson_init_from_json(&doc, batch[k]->json, (ssize_t)batch[k]->len, &e))
-			continue; /* write_one reports it if the bulk is retried; never happens here
-			           */
-		bson_init(&sel);
-		BSON_APPEND_UTF8(&sel, "_id", batch[k]->id);
-		mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &uopts, NULL);
+		bson_t doc;
+		out[k] = BR_SQ_WRITTEN;
+		if (!doc_with_id(&doc, batch[k], &e)) {
+			dup[k] = true; /* write_one reports it */
+			continue;
+		}
+		mongoc_bulk_operation_insert_with_opts(bulk, &doc, NULL, NULL);
 		bson_destroy(&doc);
-		bson_destroy(&sel);
 	}
 	atomic_fetch_add(&s->batches, 1);
-	if (mongoc_bulk_operation_execute(bulk, &reply, &e)) {
-		atomic_fetch_add(&s->written, n);
-	} else if (pc_mongo_failure_kind(&e, &reply) == PC_MONGO_TRANSIENT) {
-		pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
-		ok = false;
-	} else {
-		/* FerretDB stops at the first refused document and reports no counts: redo one by
-		 * one. */
-		for (k = 0; k < n && ok; k++)
-			ok = write_one(s, coll, batch[k], err, errlen);
+	if (!mongoc_bulk_operation_execute(bulk, &reply, &e)) {
+		size_t nerr = write_errors(&reply);
+		if (nerr > 0 && duplicates(&reply, dup, n) == nerr) {
+			/* only documents that exist already: replaced below */
+		} else if (pc_mongo_failure_kind(&e, &reply) == PC_MONGO_TRANSIENT) {
+			pc_errf(err, errlen, PC_ERR_IO, "%s", e.message);
+			done = 0;
+		} else {
+			/* Refused for another reason too: which documents went in is not known
+			 * for sure from FerretDB's bulk error reports, so replace them all. */
+			any_other = true;
+		}
+	}
+	if (done == n) {
+		for (k = 0; k < n; k++) {
+			if (!dup[k] && !any_other)
+				continue;
+			if (!write_one(s, coll, batch[k], &out[k], err, errlen)) {
+				done = k;
+				break;
+			}
+		}
 	}
 	bson_destroy(&reply);
 	mongoc_bulk_operation_destroy(bulk);
 	mongoc_collection_destroy(coll);
 	bson_destroy(&opts);
-	bson_destroy(&uopts);
-	return ok;
+	return done;
 }
 
 static int cmp_coll(const void *a, const void *b)
 {
-	const struct pend *x = *(struct pend *const *)a, *y = *(struct pend *const *)b;
+	const struct br_sq_doc *x = *(struct br_sq_doc *const *)a,
+	                       *y = *(struct br_sq_doc *const *)b;
 
 	return strcmp(x->coll, y->coll);
+}
+
+/* Settle v[0..n): out[k] for k < done, put back (in their order) from done on. */
+static void settle(struct br_store *s, size_t n, size_t done, const enum br_sq_outcome *out)
+{
+	size_t k;
+
+	pthread_mutex_lock(&s->lock);
+	for (k = 0; k < done; k++)
+		br_sq_settle(&s->q, s->v[k], out[k]);
+	for (k = n; k > done; k--) /* prepended one by one: last first keeps the order */
+		br_sq_settle(&s->q, s->v[k - 1], BR_SQ_RETRY);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static int work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, char *err,
@@ -168,64 +251,69 @@ static int work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, ch
 {
 	struct br_store *s = arg;
 	struct pc_mongo_conn *mc = conn;
-	struct pc_hmap *batch;
-	struct pend **v;
-	size_t n, cur = 0, k, at, failed_at = SIZE_MAX;
-	void *val;
+	enum br_sq_outcome out[BATCH_MAX];
+	size_t n, at = 0, done = 0;
+	int64_t t0, took, now = pc_mono_ms();
 
 	(void)fresh;
-	(void)next_ms;
 	if (!up)
 		return PC_OK;
+	if (now < s->hold_until) {
+		*next_ms = s->hold_until - now;
+		return PC_OK;
+	}
 	pthread_mutex_lock(&s->lock);
-	n = pc_hmap_count(s->pending);
-	if (n == 0) {
-		pthread_mutex_unlock(&s->lock);
-		return PC_OK;
-	}
-	batch = s->pending;
-	s->pending = pc_hmap_new(n);
-	if (!s->pending) {
-		s->pending = batch;
-		pthread_mutex_unlock(&s->lock);
-		return PC_OK;
-	}
-	atomic_store(&s->inflight, n);
+	n = br_sq_take(&s->q, s->v, s->batch, BATCH_BYTES_MAX);
 	pthread_mutex_unlock(&s->lock);
-	v = malloc(n * sizeof *v);
-	if (!v) { /* put everything back and try again later */
-		pthread_mutex_lock(&s->lock);
-		while (pc_hmap_next(batch, &cur, NULL, NULL, &val))
-			requeue(s, val);
-		atomic_store(&s->inflight, 0);
-		pthread_mutex_unlock(&s->lock);
-		pc_hmap_free(batch);
+	if (n == 0)
 		return PC_OK;
-	}
-	for (k = 0; pc_hmap_next(batch, &cur, NULL, NULL, &val);)
-		v[k++] = val;
-	pc_hmap_free(batch);
-	qsort(v, n, sizeof *v, cmp_coll);
-	for (at = 0; at < n && failed_at == SIZE_MAX;) {
-		size_t len = 1;
-		while (at + len < n && len < 500 && strcmp(v[at + len]->coll, v[at]->coll) == 0)
+	qsort(s->v, n, sizeof *s->v, cmp_coll);
+	t0 = pc_mono_ms();
+	while (at < n) {
+		size_t len = 1, ok;
+		while (at + len < n && strcmp(s->v[at + len]->coll, s->v[at]->coll) == 0)
 			len++;
-		if (!write_bulk(s, mc->client, v + at, len, err, errlen))
-			failed_at = at;
-		else
-			at += len;
+		ok = write_batch(s, mc->client, s->v + at, len, out + at, err, errlen);
+		done = at + ok;
+		if (ok < len)
+			break;
+		at += len;
 	}
+	took = pc_mono_ms() - t0;
+	settle(s, n, done, out);
+	if (done < n) { /* timeout or lost connection: smaller batches, and a pause */
+		atomic_fetch_add(&s->timeouts, 1);
+		pc_log(s->log, PC_LOG_WARNING,
+		       "store: a write of %zu documents failed after %lld ms (%zu put back to be "
+		       "sent again, batch now %zu)",
+		       n, (long long)took, n - done, s->batch > 1 ? s->batch / 2 : 1);
+		if (s->batch > 1)
+			s->batch /= 2;
+		s->hold_until = pc_mono_ms() + s->c->write_timeout_ms / 2;
+		return PC_ERR_IO;
+	}
+	/* Aim for batches well inside write_timeout: grow when quick, shrink when slow. */
+	if (took > s->c->write_timeout_ms / 4 && s->batch > 1)
+		s->batch /= 2;
+	else if (took < s->c->write_timeout_ms / 20 && n == s->batch && s->batch < BATCH_MAX)
+		s->batch = s->batch * 2 < BATCH_MAX ? s->batch * 2 : BATCH_MAX;
 	pthread_mutex_lock(&s->lock);
-	for (k = 0; k < n; k++) {
-		if (failed_at != SIZE_MAX && k >= failed_at)
-			requeue(s, v[k]);
-		else
-			pend_free(v[k]);
-	}
-	atomic_store(&s->inflight, 0);
+	if (s->q.st.pending)
+		*next_ms = 0; /* more waits: come back at once */
 	pthread_mutex_unlock(&s->lock);
-	free(v);
-	return failed_at == SIZE_MAX ? PC_OK : PC_ERR_IO;
+	return PC_OK;
+}
+
+/* socketTimeoutMS: write_timeout unless the URI sets it (pc_mongo_conn_init used connect_timeout).
+ */
+static void apply_write_timeout(struct br_store *s)
+{
+	mongoc_uri_t *given = mongoc_uri_new_with_error(s->c->mongo_uri, NULL);
+
+	if (given && !mongoc_uri_has_option(given, MONGOC_URI_SOCKETTIMEOUTMS))
+		mongoc_uri_set_option_as_int32(s->conn.uri, MONGOC_URI_SOCKETTIMEOUTMS,
+		                               (int32_t)s->c->write_timeout_ms);
+	mongoc_uri_destroy(given);
 }
 
 struct br_store *br_store_new(const struct br_config *c, const struct pc_logger *log, char *err,
@@ -246,12 +334,18 @@ struct br_store *br_store_new(const struct br_config *c, const struct pc_logger 
 	}
 	s->c = c;
 	s->log = log;
+	s->batch = 100;
+	atomic_store(&s->avg_bytes, 512);
 	pthread_mutex_init(&s->lock, NULL);
-	s->pending = pc_hmap_new(0);
-	if (!s->pending ||
-	    pc_mongo_conn_init(&s->conn, c->mongo_uri, c->mongo_db, c->connect_timeout_ms,
+	s->v = malloc(BATCH_MAX * sizeof *s->v);
+	if (!s->v || br_sq_init(&s->q, (size_t)c->store_queue, (size_t)c->store_queue_bytes)) {
+		pc_errf(err, errlen, PC_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (pc_mongo_conn_init(&s->conn, c->mongo_uri, c->mongo_db, c->connect_timeout_ms,
 	                       "precis-bridge", err, errlen) != PC_OK)
 		goto fail;
+	apply_write_timeout(s);
 	sc.work_arg = s;
 	s->sup = pc_supervisor_start(&pc_mongo_backend_ops, &s->conn, &sc, log, err, errlen);
 	if (!s->sup)
@@ -259,75 +353,86 @@ struct br_store *br_store_new(const struct br_config *c, const struct pc_logger 
 	return s;
 fail:
 	pc_mongo_conn_cleanup(&s->conn);
-	pc_hmap_free(s->pending);
+	br_sq_cleanup(&s->q);
+	free(s->v);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
 }
 
+/* Log the queue filling up and emptying again (the caller holds the lock). */
+static void note_full(struct br_store *s, bool refused)
+{
+	int64_t now = pc_mono_ms();
+	const struct br_sq_stats *st = &s->q.st;
+
+	if (refused && (!s->full || now - s->full_logged >= FULL_LOG_MS)) {
+		pc_log(s->log, PC_LOG_WARNING,
+		       "store: write queue full (%zu documents, %zu bytes; limits %lld, %lld): "
+		       "refusing new documents (%llu so far); recommendations and profiles are "
+		       "rewritten from the model when there is room",
+		       st->pending + st->inflight, st->bytes, (long long)s->c->store_queue,
+		       (long long)s->c->store_queue_bytes, (unsigned long long)st->refused);
+		s->full = true;
+		s->full_logged = now;
+		s->refused_log = st->refused;
+	} else if (!refused && s->full && (st->pending + st->inflight) * 2 < s->q.max_docs &&
+	           st->bytes * 2 < s->q.max_bytes) {
+		pc_log(s->log, PC_LOG_NOTICE,
+		       "store: write queue has room again (%zu documents; %llu refused while full)",
+		       st->pending + st->inflight,
+		       (unsigned long long)(st->refused - s->refused_log));
+		s->full = false;
+	}
+}
+
 int br_store_put(struct br_store *s, const char *coll, const char *id, const char *json, size_t len)
 {
-	char key[KEY_MAX];
-	size_t klen;
-	struct pend *p = calloc(1, sizeof *p);
-	void *old = NULL;
 	int rc;
+	size_t avg = atomic_load(&s->avg_bytes);
 
-	if (!p || strlen(coll) >= COLL_MAX || strlen(id) > ID_MAX || !(p->id = strdup(id)) ||
-	    !(p->json = malloc(len + 1))) {
-		pend_free(p);
-		atomic_fetch_add(&s->dropped, 1);
-		return -1;
-	}
-	strcpy(p->coll, coll);
-	memcpy(p->json, json, len);
-	p->json[len] = '\0';
-	p->len = len;
-	klen = make_key(key, sizeof key, coll, id);
+	atomic_store(&s->avg_bytes, avg - avg / 64 + len / 64);
 	pthread_mutex_lock(&s->lock);
-	if (!pc_hmap_get(s->pending, key, klen) &&
-	    pc_hmap_count(s->pending) >= (size_t)s->c->store_queue) {
-		rc = PC_ERR_FULL;
-	} else {
-		rc = pc_hmap_put(s->pending, key, klen, p, &old);
-	}
+	rc = br_sq_put(&s->q, coll, id, json, len, rebuildable(coll));
+	note_full(s, rc == PC_ERR_FULL);
 	pthread_mutex_unlock(&s->lock);
-	if (rc != PC_OK) {
-		pend_free(p);
-		atomic_fetch_add(&s->dropped, 1);
-		return -1;
-	}
-	pend_free(old);
-	atomic_fetch_add(&s->queued, 1);
-	pc_supervisor_wake(s->sup);
-	return 0;
+	if (rc == PC_OK)
+		pc_supervisor_wake(s->sup);
+	return rc;
 }
 
 void br_store_stats(struct br_store *s, struct br_store_stats *out)
 {
-	out->queued = atomic_load(&s->queued);
-	out->written = atomic_load(&s->written);
-	out->dropped = atomic_load(&s->dropped);
-	out->failed = atomic_load(&s->failed);
-	out->batches = atomic_load(&s->batches);
 	pthread_mutex_lock(&s->lock);
-	out->pending = pc_hmap_count(s->pending);
+	note_full(s, false);
+	out->queued = s->q.st.queued;
+	out->coalesced = s->q.st.coalesced;
+	out->refused = s->q.st.refused;
+	out->written = s->q.st.written;
+	out->failed = s->q.st.failed;
+	out->retried = s->q.st.retried;
+	out->dropped = s->q.st.dropped;
+	out->pending = s->q.st.pending + s->q.st.inflight;
+	out->pending_bytes = s->q.st.bytes;
+	out->max_pending = s->q.st.max_pending;
+	out->room = br_sq_room(&s->q, atomic_load(&s->avg_bytes));
 	pthread_mutex_unlock(&s->lock);
+	out->batches = atomic_load(&s->batches);
+	out->timeouts = atomic_load(&s->timeouts);
 	out->up = pc_supervisor_state(s->sup) == PC_BACKEND_UP;
 }
 
 void br_store_free(struct br_store *s, int64_t timeout_ms)
 {
 	struct timespec ts = {0, 10 * 1000000};
-	size_t n, cur = 0;
+	size_t n;
 	int64_t waited = 0;
-	void *val;
 
 	if (!s)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		n = pc_hmap_count(s->pending) + atomic_load(&s->inflight);
+		n = s->q.st.pending + s->q.st.inflight;
 		pthread_mutex_unlock(&s->lock);
 		if (n == 0 || waited >= timeout_ms)
 			break;
@@ -335,17 +440,13 @@ void br_store_free(struct br_store *s, int64_t timeout_ms)
 		nanosleep(&ts, NULL);
 		waited += 10;
 	}
-	pc_supervisor_stop(s->sup);
-	n = pc_hmap_count(s->pending);
+	pc_supervisor_stop(s->sup); /* the batch in flight is settled before this returns */
+	n = br_sq_cleanup(&s->q);
 	if (n)
 		pc_log(s->log, PC_LOG_WARNING,
 		       "store: %zu documents not written (MongoDB unreachable)", n);
-	while (pc_hmap_next(s->pending, &cur, NULL, NULL, &val)) {
-		pend_free(val);
-		atomic_fetch_add(&s->dropped, 1);
-	}
-	pc_hmap_free(s->pending);
 	pc_mongo_conn_cleanup(&s->conn);
+	free(s->v);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

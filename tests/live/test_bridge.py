@@ -12,7 +12,8 @@ deliveries; the A/B experiment counts exposures and conversions
 correctly; a refused login is retried until the principal exists, and a
 broker restart is survived (reconnect, subscribe again); SIGHUP applies a new segment and refuses a connection change;
 SIGTERM exits 0; with MongoDB down the bridge still pushes, and writes
-once MongoDB is back; every schema example is accepted or refused as its
+once MongoDB is back; with a full write queue it stays bounded, coalesces,
+and every refused profile is written later; every schema example is accepted or refused as its
 folder says. Under ASan+UBSan or valgrind the bridge is checked too.
 """
 import glob
@@ -479,6 +480,49 @@ class TestMongoDown(BridgeCase):
                        30 * bridge_slowdown())
         self.assertTrue(doc, "not written after MongoDB came back:\n" + b.log())
         self.assertIn("mongodb", b.log())
+
+
+class TestBoundedStore(BridgeCase):
+    def test_full_write_queue_stays_bounded_and_every_profile_is_written_later(self):
+        """MongoDB down and a write queue of 16 documents: 60 users' refreshes
+        overflow it, yet it never holds more than 16, one user's 20 refreshes
+        coalesce, nothing is dropped, and once MongoDB is back every user has
+        its profile with its latest state (refused documents are rebuilt)."""
+        b = self.bridge("bridge-bounded", connect_timeout="300ms", store_queue="16",
+                        debounce="0ms")
+        app, inbox = self.app("push/user/+/profile", "push/bridge/+/stats")
+        dev = self.device("shop-q")
+        self.services.stop("mongo")
+        users = ["bq-%02d" % k for k in range(60)]
+        for k in range(20):
+            self.send(dev, "dev/shop-q/evt", {"user": users[0], "item": "i%d" % k,
+                                              "type": "view"})
+            self.assertTrue(inbox.wait("push/user/%s/profile" % users[0],
+                                       lambda p, n=k + 1: p.get("events") == n), b.log())
+        for u in users[1:]:
+            self.send(dev, "dev/shop-q/evt", {"user": u, "item": "i1", "type": "cart"})
+        for u in users[1:]:
+            self.assertTrue(inbox.wait("push/user/%s/profile" % u), "%s not pushed" % u)
+        s = self.stats(inbox, "bridge-bounded", lambda s: s["mongodb"]["owed"] > 0
+                       and s["mongodb"]["refused"] > 0, timeout=20)
+        self.assertLessEqual(s["mongodb"]["max_pending"], 16, s)
+        self.assertGreaterEqual(s["mongodb"]["coalesced"], 10, s)
+        self.assertIn("write queue full", b.log())
+        self.services.start("mongo")
+        profiles = self.mongo_db()["profiles"]
+
+        def all_written():
+            return profiles.count_documents({"_id": {"$in": users}}) == len(users)
+        self.assertTrue(wait_for(all_written, 40 * bridge_slowdown()),
+                        "%d of %d profiles written:\n%s" % (
+                            profiles.count_documents({"_id": {"$in": users}}), len(users),
+                            b.log()[-3000:]))
+        self.assertEqual(profiles.find_one({"_id": users[0]})["events"], 20)
+        s = self.stats(inbox, "bridge-bounded", lambda s: s["store_rebuilt"] >= 1
+                       and s["mongodb"]["owed"] == 0 and s["mongodb"]["pending"] == 0,
+                       timeout=20)
+        self.assertEqual(s["mongodb"]["dropped"], 0, s)
+        self.assertLessEqual(s["mongodb"]["max_pending"], 16, s)
 
 
 class TestBrokerOutage(BridgeCase):

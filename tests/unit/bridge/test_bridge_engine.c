@@ -3,8 +3,8 @@
  * publish.c, driven through a capturing br_out (no broker, no MongoDB):
  * debounced refreshes and their payloads and documents, refused events
  * counted and changing nothing, campaigns honouring opt-out, the daily
- * cap and quiet hours, the A/B experiment's holdout and conversions, and
- * a reload.
+ * cap and quiet hours, the A/B experiment's holdout and conversions, a
+ * reload, and documents a full store refused rebuilt once it has room.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +20,11 @@
 
 struct cap {
 	int n, stored;
+	int refuse; /* the store answers PC_ERR_FULL */
 	char *topic[MAXMSG];
 	char *payload[MAXMSG];
 	char *coll[MAXMSG];
+	char *doc[MAXMSG]; /* "<coll>/<id> <json>" of each stored document */
 };
 
 static int cap_publish(void *arg, const char *topic, const char *payload, size_t len, int qos,
@@ -44,13 +46,27 @@ static int cap_publish(void *arg, const char *topic, const char *payload, size_t
 static int cap_store(void *arg, const char *coll, const char *id, const char *json, size_t len)
 {
 	struct cap *c = arg;
+	char *d;
 
-	(void)id;
-	(void)json;
-	(void)len;
-	(void)coll;
+	if (c->refuse)
+		return PC_ERR_FULL;
+	if (c->stored < MAXMSG && (d = malloc(strlen(coll) + strlen(id) + len + 3))) {
+		sprintf(d, "%s/%s %.*s", coll, id, (int)len, json);
+		c->doc[c->stored] = d;
+	}
 	c->stored++;
 	return 0;
+}
+
+/* How many stored documents start with prefix ("<coll>/<id> ") and, when given, contain text. */
+static int stored(const struct cap *c, const char *prefix, const char *text)
+{
+	int k, n = 0;
+
+	for (k = 0; k < c->stored && k < MAXMSG; k++)
+		n += c->doc[k] && strncmp(c->doc[k], prefix, strlen(prefix)) == 0 &&
+		     (!text || strstr(c->doc[k], text));
+	return n;
 }
 
 static void cap_clear(struct cap *c)
@@ -61,6 +77,8 @@ static void cap_clear(struct cap *c)
 		free(c->topic[k]);
 		free(c->payload[k]);
 	}
+	for (k = 0; k < c->stored && k < MAXMSG; k++)
+		free(c->doc[k]);
 	memset(c, 0, sizeof *c);
 }
 
@@ -383,6 +401,58 @@ static void test_duplicate_ids_off(void)
 	teardown(&f);
 }
 
+/*
+ * The store's queue is full: pushes go on, the refused recommendations and
+ * profiles are rebuilt (latest state, not pushed again) as room appears.
+ */
+static void test_store_full_rebuilt_later(void)
+{
+	struct fixture f;
+	char user[16];
+	int k;
+
+	setup(&f, 0, NULL);
+	f.e.io.mongo_enabled = true;
+	f.e.io.store.room = 0;
+	f.cap.refuse = 1;
+	for (k = 0; k < 50; k++) {
+		snprintf(user, sizeof user, "u%d", k);
+		event(&f, user, "i1", "view", T0);
+	}
+	event(&f, "u7", "i2", "purchase", T0 + 1);
+	br_engine_tick(&f.e, T0 + 300, 1000);
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/u7/profile", "\"purchases\":1"), 1);
+	CU_ASSERT_EQUAL(f.cap.stored, 0);
+	CU_ASSERT_EQUAL(f.e.n.store_refused, 100);
+	CU_ASSERT_EQUAL(f.e.oq_len, 50);      /* each user once */
+	br_engine_tick(&f.e, T0 + 400, 1000); /* still no room: nothing */
+	CU_ASSERT_EQUAL(f.cap.stored, 0);
+	event(&f, "u9", "i3", "cart", T0 + 450); /* u9 refreshes by itself: pushed and stored */
+	f.cap.refuse = 0;
+	f.e.io.store.room = 20; /* room for ten users' two documents */
+	br_engine_tick(&f.e, T0 + 500, 1000);
+	CU_ASSERT_EQUAL(f.cap.stored, 20);
+	br_engine_tick(&f.e, T0 + 700, 1000); /* u9's own refresh */
+	CU_ASSERT_EQUAL(stored(&f.cap, "profiles/u9 ", "\"items\":2"), 1);
+	f.e.io.store.room = 1000;
+	br_engine_tick(&f.e, T0 + 800, 1000);
+	for (k = 0; k < 50; k++) {
+		char prefix[32];
+		snprintf(prefix, sizeof prefix, "profiles/u%d ", k);
+		CU_ASSERT_EQUAL(stored(&f.cap, prefix, NULL), 1);
+		snprintf(prefix, sizeof prefix, "recommendations/u%d ", k);
+		CU_ASSERT_EQUAL(stored(&f.cap, prefix, NULL), 1);
+	}
+	CU_ASSERT_EQUAL(stored(&f.cap, "profiles/u7 ", "\"purchases\":1"), 1);
+	CU_ASSERT_EQUAL(f.cap.stored, 100);
+	CU_ASSERT_EQUAL(f.e.n.store_rebuilt, 49); /* u9 was left to its own refresh */
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/u7/profile", NULL), 1); /* not pushed again */
+	CU_ASSERT_EQUAL(f.e.oq_len, 0);
+	br_engine_tick(&f.e, T0 + 900, 1000);
+	CU_ASSERT_EQUAL(f.cap.stored, 100);
+	teardown(&f);
+}
+
 static CU_TestInfo tests[] = {
     {"debounced refreshes, payloads, refusals, counters", test_debounced_refresh},
     {"campaigns: opt-out, cap, members joining, quiet hours", test_campaign_rules},
@@ -391,6 +461,8 @@ static CU_TestInfo tests[] = {
     {"reload", test_reload},
     {"an event id counts once, from any device, live or history", test_duplicate_ids},
     {"dedup_window 0: every copy counts", test_duplicate_ids_off},
+    {"documents a full store refused are rebuilt when there is room",
+     test_store_full_rebuilt_later},
     CU_TEST_INFO_NULL,
 };
 

@@ -26,6 +26,7 @@
 
 struct command__archiver {
 	struct command__arec *held; /* popped, not written: the connection broke */
+	bool indexed;               /* the `commands` index exists: asked once per process */
 };
 
 struct command__archiver *command__archiver_new(void)
@@ -88,17 +89,25 @@ static int write_one(mongoc_collection_t *coll, const struct command__arec *r, c
 	return rc;
 }
 
-static void create_index(struct command__data *d, struct pc_mongo_conn *mc)
+/*
+ * create_index - the `commands` index, once per process: creating an index
+ * takes the server's metadata lock (FerretDB's, every request behind it),
+ * so a reconnect does not ask again. Returns whether it exists now; a
+ * refusal is logged and asked again on the next connection.
+ */
+static bool create_index(struct command__data *d, struct pc_mongo_conn *mc)
 {
 	bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8("commands"), "indexes", "[", "{", "key",
 	                       "{", "device", BCON_INT32(1), "finished", BCON_INT32(-1), "}",
 	                       "name", BCON_UTF8("device_finished"), "}", "]");
 	bson_error_t e;
+	bool ok = mongoc_client_write_command_with_opts(mc->client, mc->db, cmd, NULL, NULL, &e);
 
-	if (!mongoc_client_write_command_with_opts(mc->client, mc->db, cmd, NULL, NULL, &e))
+	if (!ok)
 		pc_log(&d->base.log, PC_LOG_WARNING, "cannot index `commands` by device: %s",
 		       e.message);
 	bson_destroy(cmd);
+	return ok;
 }
 
 /* The archive holds r: tell Redis. */
@@ -123,8 +132,8 @@ int command__archive_work(void *arg, void *conn, bool up, bool fresh, int64_t *n
 	*next_ms = d->conf.backend.check_interval_ms;
 	if (!up)
 		return PC_OK;
-	if (fresh)
-		create_index(d, mc);
+	if (fresh && !a->indexed)
+		a->indexed = create_index(d, mc);
 	coll = mongoc_client_get_collection(mc->client, mc->db, "commands");
 	for (int i = 0; i < PER_CALL; i++) {
 		struct command__arec *r = a->held ? a->held : pc_queue_pop(d->archive);

@@ -219,3 +219,27 @@ class TestSpoolFull(DurabilityCase):
 if __name__ == "__main__":
     import unittest
     unittest.main(verbosity=2)
+
+
+class TestReconnect(DurabilityCase):
+    def test_a_reconnect_does_not_create_the_indexes_again(self):
+        # Indexes are made once per process: a createIndexes at every reconnect
+        # queued behind FerretDB's metadata lock under load (issue 15). Dropping
+        # the index shows whether the reconnect asked for it again.
+        c = self.client_as("idx-1")
+        self.publish_all(c, "dev/idx-1/data", ['{"n": 0}'])
+        self.wait_stat("persisted", lambda v: v >= 1, 20 * SLOW)
+        coll = self.mongo_db()["telemetry"]
+        self.assertTrue(wait_for(lambda: "device_start_seq" in coll.index_information(), 10))
+        coll.drop_index("device_start_seq")
+        self.services.stop("mongo")
+        self.wait_stat("spooled", lambda v: v >= 0, 5)
+        self.services.start("mongo")
+        self.publish_all(c, "dev/idx-1/data", ['{"n": 1}'])
+        self.wait_stat("persisted", lambda v: v >= 2, 30 * SLOW)
+        self.assertIn("precis_store: lost connection to mongodb", self.services.log("mosquitto"))
+        self.assertNotIn("device_start_seq", coll.index_information())
+        self.assertEqual(sorted(self.stored_numbers(["idx-1"])), [0, 1])
+        self.restart_broker()  # a new process makes them again
+        self.assertTrue(wait_for(lambda: "device_start_seq" in coll.index_information(),
+                                 20 * SLOW))

@@ -53,6 +53,9 @@ struct store__item {
 	bool uncertain;   /* may already be stored (replay): check before writing */
 	bool duplicate;   /* found already stored: not written again */
 	bool opens;       /* the first sample of a bucket that does not exist yet */
+	bool guess;       /* placed on the guess that its slot was empty (not read first) */
+	bool retry;       /* its guessed insert found the bucket there: place it again */
+	uint32_t expect;  /* count of its bucket before this batch (the update's guard) */
 };
 
 /*

@@ -127,16 +127,19 @@ static inline bool store__ratelog_allow(struct store__ratelog *r, int64_t now_ms
 
 struct pc_hmap;
 struct _mongoc_client_t;
+struct store__stmt;
 
 /* The worker's state (writer.c); touched by the worker thread only, except the atomics. */
 struct store__writer {
 	struct pc_hmap *slots; /* "coll/device/start" -> struct store__slot_entry */
 	struct store__item *items;
 	struct store__item **order;
+	struct store__stmt *stmts; /* a bulk's statements (writer.c), cap of them */
 	size_t cap;
 	struct store__pos done;  /* everything before is handled */
 	uint64_t uncertain_upto; /* records with seq below may already be in MongoDB */
 	uint64_t replay_upto;    /* records with seq below count as replayed */
+	uint64_t run_first_seq;  /* records below were this run's replay of a previous run */
 	uint64_t outage_counted; /* records up to here are counted as spooled */
 	bool in_outage;
 	uint64_t isolate_upto; /* records below are written one at a time */

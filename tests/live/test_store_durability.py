@@ -9,6 +9,7 @@ import collections
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 
@@ -243,3 +244,37 @@ class TestReconnect(DurabilityCase):
         self.restart_broker()  # a new process makes them again
         self.assertTrue(wait_for(lambda: "device_start_seq" in coll.index_information(),
                                  20 * SLOW))
+
+
+class TestWriteTimeout(DurabilityCase):
+    STORE_OPTS = {"write_timeout": "300ms", "connect_timeout": "300ms"}
+
+    def test_a_write_that_times_out_and_lands_later_is_stored_and_counted_once(self):
+        # FerretDB frozen (SIGSTOP) with writes in flight: the store's writes time
+        # out, it reconnects and writes the batch again; on SIGCONT the server
+        # applies the requests it had buffered after all. Every sample must be in
+        # MongoDB once, and counted persisted once (not as a duplicate).
+        with open(os.path.join(self.services.var, "mongo", "mongo.pid")) as f:
+            ferret = int(f.read())
+        devices = ["wto-1", "wto-2"]
+        loads = [Load(self, d, rate=100).start() for d in devices]
+        self.wait_stat("persisted", lambda v: v >= 100, 20 * SLOW)
+        try:
+            for _ in range(3):
+                os.kill(ferret, signal.SIGSTOP)
+                time.sleep(1.0)
+                os.kill(ferret, signal.SIGCONT)
+                time.sleep(1.0)
+        finally:
+            os.kill(ferret, signal.SIGCONT)
+        time.sleep(1)
+        for ld in loads:
+            ld.stop()
+        acked = {ld.device: ld.acked_numbers() for ld in loads}
+        self.assertTrue(all(ld.acked() == ld.sent for ld in loads))
+        self.assert_exactly_once(devices, acked, 60 * SLOW)
+        st = self.wait_stat("queue/depth", lambda v: v == 0, 30 * SLOW)
+        st = self.wait_stat("persisted", lambda v: v >= st["accepted"], 10 * SLOW)
+        self.assertGreater(st["write_errors"], 0, st)  # the writes did time out
+        self.assertEqual(st["persisted"], st["accepted"], st)
+        self.assertEqual(st["duplicates"], 0, st)

@@ -278,3 +278,21 @@ class TestWriteTimeout(DurabilityCase):
         self.assertGreater(st["write_errors"], 0, st)  # the writes did time out
         self.assertEqual(st["persisted"], st["accepted"], st)
         self.assertEqual(st["duplicates"], 0, st)
+
+
+class TestManyBuckets(DurabilityCase):
+    STORE_OPTS = {"batch_delay": "1s"}
+
+    def test_a_batch_updating_a_hundred_buckets_is_written(self):
+        # One batch that adds to 100 existing buckets: FerretDB 1.24.2 stops
+        # answering anyone when one update command carries ~31 matched statements
+        # (a PostgreSQL connection held per statement); the writer splits them.
+        c = self.client_as("many-pub", role="admin")
+        devices = ["many-%d" % k for k in range(100)]
+        for rnd in range(2):
+            for dev in devices:
+                c.publish("dev/%s/data" % dev, json.dumps({"n": rnd}), qos=1).wait_for_publish(10)
+            self.wait_stat("persisted", lambda v: v >= 100 * (rnd + 1), 30 * SLOW)
+        for dev in devices:
+            self.assertEqual(sorted(self.stored_numbers([dev])), [0, 1])
+            self.assertEqual([b["count"] for b in self.buckets(dev)], [2])

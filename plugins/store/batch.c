@@ -266,7 +266,9 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 	struct store__slot_entry *e = pc_hmap_get(w->slots, key, (size_t)klen);
 	struct ids ids = {NULL, 0, 0};
 	bool check = false, guessed = false;
-	uint32_t base_seq, base_count;
+	struct store__caps caps = d->caps;
+	uint32_t base_seq, base_count, fresh = 0;
+	uint64_t fresh_bytes = 0;
 	int rc = PC_OK;
 
 	for (size_t i = 0; i < n; i++)
@@ -292,14 +294,26 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 		}
 		e->st = st;
 	}
-	base_seq = e->st.seq;
-	base_count = e->st.count;
 	for (size_t i = 0; i < n; i++) {
 		v[i]->duplicate = v[i]->uncertain && ids.n &&
 		                  bsearch(&v[i]->id, ids.v, ids.n, sizeof *ids.v, cmp_i64);
+		if (!v[i]->duplicate) {
+			fresh++;
+			fresh_bytes += v[i]->sample.len;
+		}
+	}
+	if (store__bucket_reopen(&e->st, fresh, fresh_bytes, &d->caps)) {
+		/* Spread the batch evenly over the buckets it needs: each at least half full. */
+		uint32_t k = (fresh + caps.max_samples - 1) / caps.max_samples;
+
+		caps.max_samples = (fresh + k - 1) / k;
+	}
+	base_seq = e->st.seq;
+	base_count = e->st.count;
+	for (size_t i = 0; i < n; i++) {
 		if (v[i]->duplicate)
 			continue;
-		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &d->caps);
+		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &caps);
 		v[i]->opens = e->st.count == 1; /* the first sample of a new bucket */
 		v[i]->guess = guessed;
 		v[i]->expect = v[i]->seq == base_seq ? base_count : 0;

@@ -68,6 +68,21 @@ uint32_t store__bucket_place(struct store__slot_state *st, uint32_t bytes,
                              const struct store__caps *caps);
 
 /*
+ * store__bucket_reopen - before a batch places n samples of bytes bytes
+ * in the slot st describes: when its newest bucket already holds samples
+ * and the batch alone brings at least half a bucket (n >= max_samples / 2
+ * or bytes >= max_bytes / 2), move st to a new, empty bucket (seq + 1) and
+ * return true: the batch then inserts whole buckets instead of rewriting
+ * the old one (an update costs a server the size of the document it
+ * grows; on FerretDB also a scan). The caller spreads the batch evenly
+ * over the buckets it needs, so each holds at least half a bucket's
+ * samples (unless the byte cap splits it further). false: st unchanged
+ * (also at PC_BUCKET_SEQ_MAX).
+ */
+bool store__bucket_reopen(struct store__slot_state *st, uint32_t n, uint64_t bytes,
+                          const struct store__caps *caps);
+
+/*
  * store__sample_build - initialise out as the sample {i, t, d, ...}: d is
  * doc when doc is non-NULL, else the binary bin[0..bin_len) with bin:
  * true; fix is added when fixes > 0. Destroy out with bson_destroy.

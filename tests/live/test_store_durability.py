@@ -281,6 +281,7 @@ class TestWriteTimeout(DurabilityCase):
 
 
 class TestManyBuckets(DurabilityCase):
+    """Batches that touch many existing buckets, and buckets a new process finds."""
     STORE_OPTS = {"batch_delay": "1s"}
 
     def test_a_batch_updating_a_hundred_buckets_is_written(self):
@@ -296,3 +297,18 @@ class TestManyBuckets(DurabilityCase):
         for dev in devices:
             self.assertEqual(sorted(self.stored_numbers([dev])), [0, 1])
             self.assertEqual([b["count"] for b in self.buckets(dev)], [2])
+
+    def test_after_a_clean_restart_samples_join_the_buckets_already_there(self):
+        # The new process knows no slot: it guesses the slot empty, its insert
+        # meets the existing bucket (duplicate key), and just those samples are
+        # placed again after reading the slot.
+        c = self.client_as("rejoin-1")
+        self.publish_all(c, "dev/rejoin-1/data", [json.dumps({"n": n}) for n in range(3)])
+        self.wait_stat("persisted", lambda v: v >= 3, 20 * SLOW)
+        self.restart_broker()
+        c = self.client_as("rejoin-1")
+        self.publish_all(c, "dev/rejoin-1/data", [json.dumps({"n": n}) for n in range(3, 5)])
+        st = self.wait_stat("persisted", lambda v: v >= 2, 20 * SLOW)
+        self.assertEqual(st["duplicates"], 0, st)
+        self.assertEqual([(b["seq"], b["count"]) for b in self.buckets("rejoin-1")], [(0, 5)])
+        self.assertEqual(self.stored_numbers(["rejoin-1"]), list(range(5)))

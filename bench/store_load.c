@@ -9,7 +9,13 @@
  * The rate is acknowledged messages per second from the first publish to
  * the last PUBACK.
  *
- * Usage: precis-bench-store-load PORT PREFIX DEVICES COUNT [TS_BASE TS_STEP]
+ * With USERS > 0 the load is behaviour events instead (bench/soak-store):
+ * message k comes from made-up user u = k * 7919 mod USERS, each user
+ * with a device of its own, on dev/<prefix>-u<u>/evt, payload
+ * {"user":"u<u>","item":"i<n>","type":"purchase","value":x,"ts":now ms}
+ * (DESIGN section 1), sent over the DEVICES connections in turn.
+ *
+ * Usage: precis-bench-store-load PORT PREFIX DEVICES COUNT [TS_BASE TS_STEP [USERS]]
  * Prints "acked=<n> seconds=<s> rate=<msg/s> start=<epoch ms>"; exits 1
  * when not every message is acknowledged within 120 s.
  */
@@ -41,19 +47,19 @@ static void on_publish(struct mosquitto *m, void *ud, int mid)
 
 int main(int argc, char **argv)
 {
-	int64_t port, devices, count, ts_base = 0, ts_step = 0;
+	int64_t port, devices, count, ts_base = 0, ts_step = 0, users = 0;
 	struct mosquitto **clients;
 	struct timeval tv;
 	double t0, deadline;
 	long long start_ms;
 
-	if ((argc != 5 && argc != 7) || pc_parse_int(argv[1], &port) ||
+	if ((argc != 5 && argc != 7 && argc != 8) || pc_parse_int(argv[1], &port) ||
 	    pc_parse_int(argv[3], &devices) || pc_parse_int(argv[4], &count) || devices < 1 ||
 	    devices > 1000 || count < devices ||
-	    (argc == 7 && (pc_parse_int(argv[5], &ts_base) || pc_parse_int(argv[6], &ts_step)))) {
-		fprintf(
-		    stderr,
-		    "usage: precis-bench-store-load PORT PREFIX DEVICES COUNT [TS_BASE TS_STEP]\n");
+	    (argc >= 7 && (pc_parse_int(argv[5], &ts_base) || pc_parse_int(argv[6], &ts_step))) ||
+	    (argc == 8 && (pc_parse_int(argv[7], &users) || users < 0))) {
+		fprintf(stderr, "usage: precis-bench-store-load PORT PREFIX DEVICES COUNT [TS_BASE "
+		                "TS_STEP [USERS]]\n");
 		return 2;
 	}
 	mosquitto_lib_init();
@@ -80,12 +86,35 @@ int main(int argc, char **argv)
 	for (int64_t i = 0; i < count / devices; i++) {
 		for (int64_t d = 0; d < devices; d++) {
 			char topic[96], payload[160];
-			int n = snprintf(payload, sizeof payload,
-			                 "{\"n\":%lld,\"temp\":%.1f,\"hum\":%d,\"bat\":%.2f,"
-			                 "\"fw\":\"1.4.2\",\"door\":%s",
-			                 (long long)i, 18.0 + (double)(i % 70) / 10.0,
-			                 (int)(40 + i % 20), 3.0 + (double)(i % 100) / 100.0,
-			                 i % 2 ? "true" : "false");
+			int n;
+
+			if (users > 0) {
+				int64_t k = i * devices + d, u = k * 7919 % users;
+				struct timeval now;
+
+				gettimeofday(&now, NULL);
+				n = snprintf(payload, sizeof payload,
+				             "{\"user\":\"u%lld\",\"item\":\"i%lld\",\"type\":"
+				             "\"purchase\",\"value\":%.2f,\"ts\":%lld}",
+				             (long long)u, (long long)(k * 31 % 5000),
+				             1.0 + (double)(k % 9900) / 100.0,
+				             (long long)now.tv_sec * 1000 + now.tv_usec / 1000);
+				snprintf(topic, sizeof topic, "dev/%s-u%lld/evt", argv[2],
+				         (long long)u);
+				if (mosquitto_publish(clients[d], NULL, topic, n, payload, 1,
+				                      false) != MOSQ_ERR_SUCCESS) {
+					fprintf(stderr,
+					        "precis-bench-store-load: publish failed\n");
+					return 1;
+				}
+				continue;
+			}
+			n = snprintf(payload, sizeof payload,
+			             "{\"n\":%lld,\"temp\":%.1f,\"hum\":%d,\"bat\":%.2f,"
+			             "\"fw\":\"1.4.2\",\"door\":%s",
+			             (long long)i, 18.0 + (double)(i % 70) / 10.0,
+			             (int)(40 + i % 20), 3.0 + (double)(i % 100) / 100.0,
+			             i % 2 ? "true" : "false");
 
 			if (ts_step > 0)
 				n += snprintf(payload + n, sizeof payload - (size_t)n,

@@ -5,11 +5,13 @@
  * The writer is the only one filling its devices' buckets, so it keeps
  * them in a hash map and asks MongoDB only for slots it has not seen
  * (after a start, a failure, or a sweep): the slot's buckets by _id,
- * projecting count and bytes. Samples that may already be stored
- * (records replayed after a restart or a failed write) make those reads
- * also return the ids of the slot's samples; those found are marked
- * duplicate and not written again, which makes replay idempotent. See
- * batch.h.
+ * projecting count and bytes. A slot it has never seen whose records are
+ * all known new is not read at all: it is taken to be empty, and its
+ * buckets are inserted whole; the server's duplicate key on such an insert
+ * sends those records back here to be placed after a read (writer.c). Samples that may already be
+ * stored (records replayed after a restart or a failed write) make those reads also return the ids
+ * of the slot's samples; those found are marked duplicate and not written again, which makes replay
+ * idempotent. See batch.h.
  */
 #include <inttypes.h>
 #include <mongoc/mongoc.h>
@@ -231,25 +233,53 @@ static bool same_slot(const struct store__item *a, const struct store__item *b)
 	       memcmp(a->device, b->device, a->device_len) == 0 && a->slot_start == b->slot_start;
 }
 
-/* place_slot - place the n items of one slot, loading its state first when needed. */
+static int slot_key(char *key, size_t len, const struct store__item *item)
+{
+	return snprintf(key, len, "%zu/%s/%" PRId64, item->coll, item->device, item->slot_start);
+}
+
+/* store__batch_forget - contract in batch.h. */
+void store__batch_forget(struct store__data *d, const struct store__item *item)
+{
+	char key[PC_ID_MAX + 64];
+	int klen = slot_key(key, sizeof key, item);
+	void *e = pc_hmap_get(d->w.slots, key, (size_t)klen);
+
+	if (e) {
+		pc_hmap_del(d->w.slots, key, (size_t)klen);
+		free(e);
+	}
+}
+
+/*
+ * place_slot - place the n items of one slot, loading its state first when
+ * needed (or, with guess and no item uncertain, taking an unknown slot to be
+ * empty: one round trip fewer per new slot, the common case of a flood of
+ * new devices or a new hour).
+ */
 static int place_slot(struct store__data *d, mongoc_client_t *client, struct store__item **v,
-                      size_t n, char *err, size_t errlen)
+                      size_t n, bool guess, char *err, size_t errlen)
 {
 	struct store__writer *w = &d->w;
 	char key[PC_ID_MAX + 64];
-	int klen = snprintf(key, sizeof key, "%zu/%s/%" PRId64, v[0]->coll, v[0]->device,
-	                    v[0]->slot_start);
+	int klen = slot_key(key, sizeof key, v[0]);
 	struct store__slot_entry *e = pc_hmap_get(w->slots, key, (size_t)klen);
 	struct ids ids = {NULL, 0, 0};
-	bool check = false;
+	bool check = false, guessed = false;
+	struct store__caps caps = d->caps;
+	uint32_t base_seq, base_count, fresh = 0;
+	uint64_t fresh_bytes = 0;
 	int rc = PC_OK;
 
 	for (size_t i = 0; i < n; i++)
 		check = check || v[i]->uncertain;
 	if (!e || check) {
-		struct store__slot_state st;
+		struct store__slot_state st = {0, 0, 0};
 
-		rc = load_slot(d, client, v[0], &st, check ? &ids : NULL, err, errlen);
+		if (!e && !check && guess)
+			guessed = true;
+		else
+			rc = load_slot(d, client, v[0], &st, check ? &ids : NULL, err, errlen);
 		if (rc != PC_OK) {
 			free(ids.v);
 			return rc;
@@ -267,10 +297,26 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 	for (size_t i = 0; i < n; i++) {
 		v[i]->duplicate = v[i]->uncertain && ids.n &&
 		                  bsearch(&v[i]->id, ids.v, ids.n, sizeof *ids.v, cmp_i64);
+		if (!v[i]->duplicate) {
+			fresh++;
+			fresh_bytes += v[i]->sample.len;
+		}
+	}
+	if (store__bucket_reopen(&e->st, fresh, fresh_bytes, &d->caps)) {
+		/* Spread the batch evenly over the buckets it needs: each at least half full. */
+		uint32_t k = (fresh + caps.max_samples - 1) / caps.max_samples;
+
+		caps.max_samples = (fresh + k - 1) / k;
+	}
+	base_seq = e->st.seq;
+	base_count = e->st.count;
+	for (size_t i = 0; i < n; i++) {
 		if (v[i]->duplicate)
 			continue;
-		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &d->caps);
+		v[i]->seq = store__bucket_place(&e->st, (uint32_t)v[i]->sample.len, &caps);
 		v[i]->opens = e->st.count == 1; /* the first sample of a new bucket */
+		v[i]->guess = guessed;
+		v[i]->expect = v[i]->seq == base_seq ? base_count : 0;
 	}
 	e->used_ms = pc_mono_ms();
 	free(ids.v);
@@ -278,10 +324,9 @@ static int place_slot(struct store__data *d, mongoc_client_t *client, struct sto
 }
 
 /* store__batch_place - contract in batch.h. */
-int store__batch_place(struct store__data *d, struct _mongoc_client_t *client, size_t n, char *err,
-                       size_t errlen)
+int store__batch_place(struct store__data *d, struct _mongoc_client_t *client,
+                       struct store__item **v, size_t n, bool guess, char *err, size_t errlen)
 {
-	struct store__item **v = d->w.order;
 	int rc = PC_OK;
 
 	/* seq is 0 everywhere yet: this groups by slot, in record order. */
@@ -289,7 +334,7 @@ int store__batch_place(struct store__data *d, struct _mongoc_client_t *client, s
 	for (size_t i = 0, j; rc == PC_OK && i < n; i = j) {
 		for (j = i + 1; j < n && same_slot(v[i], v[j]); j++)
 			;
-		rc = place_slot(d, client, v + i, j - i, err, errlen);
+		rc = place_slot(d, client, v + i, j - i, guess, err, errlen);
 	}
 	return rc;
 }

@@ -37,11 +37,19 @@ bool store__batch_decode(struct store__data *d, const struct store__record *rec,
                          struct store__item *item);
 
 /*
- * store__batch_place - set seq (or duplicate) on the n items of
- * d->w.order. Returns PC_OK, PC_ERR_IO (a query failed transiently) or
- * PC_ERR_BACKEND (the server refused a query), with detail.
+ * store__batch_place - set seq, opens, expect (or duplicate) on the n
+ * items of v (pointers into d->w.items; v is sorted in place). A slot the
+ * writer does not know is read from MongoDB, except, with guess, when none
+ * of its items may be stored already: then it is taken to be empty (its
+ * items marked guess, their buckets inserted whole), and a duplicate key
+ * on such an insert says it was not (store__batch_forget, then place those
+ * items again without guess). Returns PC_OK, PC_ERR_IO (a query failed
+ * transiently) or PC_ERR_BACKEND (the server refused a query), with detail.
  */
-int store__batch_place(struct store__data *d, struct _mongoc_client_t *client, size_t n, char *err,
-                       size_t errlen);
+int store__batch_place(struct store__data *d, struct _mongoc_client_t *client,
+                       struct store__item **v, size_t n, bool guess, char *err, size_t errlen);
+
+/* store__batch_forget - drop what the writer knows of item's slot (it is read again). */
+void store__batch_forget(struct store__data *d, const struct store__item *item);
 
 #endif

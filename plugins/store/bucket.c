@@ -29,6 +29,19 @@ uint32_t store__bucket_place(struct store__slot_state *st, uint32_t bytes,
 	return st->seq;
 }
 
+/* store__bucket_reopen - contract in bucket.h. */
+bool store__bucket_reopen(struct store__slot_state *st, uint32_t n, uint64_t bytes,
+                          const struct store__caps *caps)
+{
+	if (st->count == 0 || st->seq >= PC_BUCKET_SEQ_MAX ||
+	    ((uint64_t)n * 2 < caps->max_samples && bytes * 2 < caps->max_bytes))
+		return false;
+	st->seq++;
+	st->count = 0;
+	st->bytes = 0;
+	return true;
+}
+
 /* store__sample_build - contract in bucket.h. */
 void store__sample_build(bson_t *out, int64_t id, int64_t t_ms, const bson_t *doc,
                          const uint8_t *bin, size_t bin_len, unsigned fixes)

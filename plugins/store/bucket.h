@@ -53,6 +53,9 @@ struct store__item {
 	bool uncertain;   /* may already be stored (replay): check before writing */
 	bool duplicate;   /* found already stored: not written again */
 	bool opens;       /* the first sample of a bucket that does not exist yet */
+	bool guess;       /* placed on the guess that its slot was empty (not read first) */
+	bool retry;       /* its guessed insert found the bucket there: place it again */
+	uint32_t expect;  /* count of its bucket before this batch (the update's guard) */
 };
 
 /*
@@ -63,6 +66,21 @@ struct store__item {
  */
 uint32_t store__bucket_place(struct store__slot_state *st, uint32_t bytes,
                              const struct store__caps *caps);
+
+/*
+ * store__bucket_reopen - before a batch places n samples of bytes bytes
+ * in the slot st describes: when its newest bucket already holds samples
+ * and the batch alone brings at least half a bucket (n >= max_samples / 2
+ * or bytes >= max_bytes / 2), move st to a new, empty bucket (seq + 1) and
+ * return true: the batch then inserts whole buckets instead of rewriting
+ * the old one (an update costs a server the size of the document it
+ * grows; on FerretDB also a scan). The caller spreads the batch evenly
+ * over the buckets it needs, so each holds at least half a bucket's
+ * samples (unless the byte cap splits it further). false: st unchanged
+ * (also at PC_BUCKET_SEQ_MAX).
+ */
+bool store__bucket_reopen(struct store__slot_state *st, uint32_t n, uint64_t bytes,
+                          const struct store__caps *caps);
 
 /*
  * store__sample_build - initialise out as the sample {i, t, d, ...}: d is

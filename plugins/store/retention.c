@@ -1,13 +1,14 @@
 /*
  * retention.c - the store's indexes and the deletion of expired buckets.
  *
- * Right after every connect the writer makes sure each collection has the
- * unique index {device, start, seq} ("device_start_seq": it refuses a
+ * After the first connect that answers, the writer makes sure each
+ * collection has the unique index {device, start, seq} ("device_start_seq": it refuses a
  * second bucket with the same place, serves range reads and shard
  * targeting) and, when plugin_opt_retention is set, a TTL index on end
  * ("end_ttl"). A server without TTL indexes (FerretDB answers
  * NotImplemented) gets a periodic deleteMany {end < now - retention}
- * instead, every retention_interval. Runs on the worker thread.
+ * instead, every retention_interval. Each collection is asked once per
+ * process (d->w.indexed), not at every reconnect. Runs on the worker thread.
  */
 #include <inttypes.h>
 #include <mongoc/mongoc.h>
@@ -78,12 +79,16 @@ int store__ensure_indexes(struct store__data *d, struct _mongoc_client_t *client
 {
 	for (size_t c = 0; c < d->routes.ncolls; c++) {
 		bson_error_t berr;
-		bson_t *cmd =
-		    BCON_NEW("createIndexes", BCON_UTF8(d->routes.colls[c]), "indexes", "[", "{",
-		             "key", "{", PC_BUCKET_DEVICE, BCON_INT32(1), PC_BUCKET_START,
-		             BCON_INT32(1), PC_BUCKET_SEQ, BCON_INT32(1), "}", "name",
-		             BCON_UTF8("device_start_seq"), "unique", BCON_BOOL(true), "}", "]");
-		int rc = command(d, client, cmd, &berr, err, errlen);
+		bson_t *cmd;
+		int rc;
+
+		if (d->w.indexed[c])
+			continue;
+		cmd = BCON_NEW("createIndexes", BCON_UTF8(d->routes.colls[c]), "indexes", "[", "{",
+		               "key", "{", PC_BUCKET_DEVICE, BCON_INT32(1), PC_BUCKET_START,
+		               BCON_INT32(1), PC_BUCKET_SEQ, BCON_INT32(1), "}", "name",
+		               BCON_UTF8("device_start_seq"), "unique", BCON_BOOL(true), "}", "]");
+		rc = command(d, client, cmd, &berr, err, errlen);
 
 		bson_destroy(cmd);
 		if (rc == PC_ERR_IO)
@@ -95,6 +100,7 @@ int store__ensure_indexes(struct store__data *d, struct _mongoc_client_t *client
 		d->w.ttl[c] = false;
 		if (d->conf.retention_ms > 0 && ttl_index(d, client, c, err, errlen) != PC_OK)
 			return PC_ERR_IO;
+		d->w.indexed[c] = true;
 	}
 	return PC_OK;
 }

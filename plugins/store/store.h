@@ -127,16 +127,19 @@ static inline bool store__ratelog_allow(struct store__ratelog *r, int64_t now_ms
 
 struct pc_hmap;
 struct _mongoc_client_t;
+struct store__stmt;
 
 /* The worker's state (writer.c); touched by the worker thread only, except the atomics. */
 struct store__writer {
 	struct pc_hmap *slots; /* "coll/device/start" -> struct store__slot_entry */
 	struct store__item *items;
 	struct store__item **order;
+	struct store__stmt *stmts; /* a bulk's statements (writer.c), cap of them */
 	size_t cap;
 	struct store__pos done;  /* everything before is handled */
 	uint64_t uncertain_upto; /* records with seq below may already be in MongoDB */
 	uint64_t replay_upto;    /* records with seq below count as replayed */
+	uint64_t run_first_seq;  /* records below were this run's replay of a previous run */
 	uint64_t outage_counted; /* records up to here are counted as spooled */
 	bool in_outage;
 	uint64_t isolate_upto; /* records below are written one at a time */
@@ -145,6 +148,7 @@ struct store__writer {
 	bool ck_dirty;
 	int64_t ck_at, sync_at, retention_at, sweep_at; /* monotonic ms of the next due time */
 	bool ttl[STORE_ROUTES_MAX];                     /* collection has a TTL index */
+	bool indexed[STORE_ROUTES_MAX]; /* this process has made (or been refused) its indexes */
 	struct store__ratelog rl_data, rl_write;
 	atomic_bool idle;              /* caught up: TICK wakes the worker for new records */
 	atomic_bool draining;          /* broker shutting down: write everything now */
@@ -188,11 +192,15 @@ int store__work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms, ch
                 size_t errlen);
 
 /*
- * store__ensure_indexes - on the worker, right after a connect: the unique
+ * store__ensure_indexes - on the worker, after a connect: the unique
  * device_start_seq index of every collection and, with a retention, a TTL
- * index on end where the server has them (d->w.ttl). Returns PC_OK, or
- * PC_ERR_IO when the connection failed; index errors the server answers
- * are logged and leave the writer working.
+ * index on end where the server has them (d->w.ttl). Once per process:
+ * a collection whose indexes the server has answered for (made, or
+ * refused) is marked in d->w.indexed and not asked again at the next
+ * reconnect (a createIndexes takes a metadata lock on some servers and
+ * must not queue behind every reconnect). Returns PC_OK, or PC_ERR_IO
+ * when the connection failed (that collection is asked again next time);
+ * index errors the server answers are logged and leave the writer working.
  */
 int store__ensure_indexes(struct store__data *d, struct _mongoc_client_t *client, char *err,
                           size_t errlen);

@@ -49,6 +49,23 @@
 /* Forget slot states unused for this long (and sweep this often). */
 #define SLOT_IDLE_MS   (10 * 60 * 1000)
 #define SWEEP_EVERY_MS 60000
+/*
+ * Updates per update command. FerretDB v1.24.2 keeps the PostgreSQL
+ * connection of every matched statement of an update command until the
+ * command ends (a deferred close in a loop); at about 31 statements its
+ * pool runs dry and the server stops answering anyone (measured: a bulk of
+ * 32 update_one statements never returns, 30 take 80 ms). MongoDB has no
+ * such limit; a few more round trips cost it little.
+ */
+#define UPDATES_PER_COMMAND 16
+/* write_buckets: a bucket is not as the writer thought (an update's count guard missed). */
+#define STORE_ERR_MOVED PC_ERR_RANGE
+
+/* One statement of a bulk write: the items v[at .. at + n) of one bucket. */
+struct store__stmt {
+	size_t at, n;
+	bool insert;
+};
 
 /* store__writer_init - contract in store.h. */
 int store__writer_init(struct store__data *d)
@@ -61,11 +78,13 @@ int store__writer_init(struct store__data *d)
 	w->slots = pc_hmap_new(1024);
 	w->items = calloc(n, sizeof *w->items);
 	w->order = calloc(n, sizeof *w->order);
-	if (!w->slots || !w->items || !w->order)
+	w->stmts = calloc(n, sizeof(struct store__stmt));
+	if (!w->slots || !w->items || !w->order || !w->stmts)
 		return PC_ERR_NOMEM;
 	w->cap = n;
 	w->done = store__spool_position(&d->spool);
 	w->uncertain_upto = cm.seq;
+	w->run_first_seq = cm.seq;
 	w->replay_upto = cm.seq;
 	atomic_init(&w->idle, false);
 	atomic_init(&w->draining, false);
@@ -97,6 +116,8 @@ void store__writer_cleanup(struct store__data *d)
 	pc_hmap_free(w->slots);
 	free(w->items);
 	free(w->order);
+	free(w->stmts);
+	w->stmts = NULL;
 	w->slots = NULL;
 	w->items = NULL;
 	w->order = NULL;
@@ -153,8 +174,79 @@ static void outage_end(struct store__data *d)
 	d->w.in_outage = false;
 }
 
-/* execute - run one collection's bulk; PC_OK, PC_ERR_IO (transient) or PC_ERR_BACKEND. */
-static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *err, size_t errlen)
+static int64_t reply_int(const bson_t *reply, const char *key)
+{
+	bson_iter_t it;
+
+	return bson_iter_init_find(&it, reply, key) && BSON_ITER_HOLDS_NUMBER(&it)
+	           ? bson_iter_as_int64(&it)
+	           : -1;
+}
+
+/*
+ * guessed_dups - whether a failed bulk failed only because some of its
+ * inserts of guessed buckets (store__batch_place) found the bucket there:
+ * every write error a duplicate key on such an insert, no write concern
+ * error, every update matched. Then exactly those statements wrote nothing
+ * and every other one was applied; their items are marked retry.
+ */
+static bool guessed_dups(const bson_t *reply, struct store__stmt *st, size_t nst, size_t updates,
+                         struct store__item **v)
+{
+	bson_iter_t it, arr, e;
+	size_t errors = 0;
+
+	if (reply_int(reply, "nMatched") != (int64_t)updates ||
+	    (bson_iter_init_find(&it, reply, "writeConcernErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
+	     bson_iter_recurse(&it, &arr) && bson_iter_next(&arr)))
+		return false;
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &arr))
+		return false;
+	while (bson_iter_next(&arr)) {
+		int64_t idx, code;
+		bson_t doc;
+		const uint8_t *data;
+		uint32_t len;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+			return false;
+		bson_iter_document(&arr, &len, &data);
+		if (!bson_init_static(&doc, data, len))
+			return false;
+		idx = reply_int(&doc, "index");
+		code = reply_int(&doc, "code");
+		if (idx < 0 || (size_t)idx >= nst || code != 11000 || !st[idx].insert ||
+		    !v[st[idx].at]->guess)
+			return false;
+		errors++;
+	}
+	if (errors == 0)
+		return false;
+	/* Second pass: the errors are all of that kind, mark their items. */
+	bson_iter_init_find(&it, reply, "writeErrors");
+	bson_iter_recurse(&it, &arr);
+	while (bson_iter_next(&arr) && bson_iter_recurse(&arr, &e)) {
+		if (bson_iter_find(&e, "index") && BSON_ITER_HOLDS_NUMBER(&e)) {
+			const struct store__stmt *s = &st[bson_iter_as_int64(&e)];
+
+			for (size_t k = s->at; k < s->at + s->n; k++)
+				v[k]->retry = true;
+		}
+	}
+	return true;
+}
+
+/*
+ * execute - run one collection's bulk of nst statements (updates of them
+ * updates). PC_OK; PC_ERR_DUPLICATE: only guessed inserts failed, their
+ * items are marked retry, everything else is applied; STORE_ERR_MOVED: the
+ * bulk was applied but an update's guard did not match (a bucket is not
+ * what the writer thought: read the batch's slots again); PC_ERR_IO
+ * (transient) or PC_ERR_BACKEND (refused).
+ */
+static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, struct store__stmt *st,
+                   size_t nst, size_t updates, struct store__item **v, char *err, size_t errlen)
 {
 	bson_error_t berr;
 	bson_t reply;
@@ -166,7 +258,16 @@ static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *e
 	atomic_store_explicit(&d->c.latency_ms, (uint64_t)ms, memory_order_relaxed);
 	if ((uint64_t)ms > atomic_load_explicit(&d->c.latency_max_ms, memory_order_relaxed))
 		atomic_store_explicit(&d->c.latency_max_ms, (uint64_t)ms, memory_order_relaxed);
-	if (!ok) {
+	if (ok && reply_int(&reply, "nMatched") != (int64_t)updates) {
+		pb_count(&d->c.write_errors, 1);
+		rc =
+		    pc_errf(err, errlen, STORE_ERR_MOVED,
+		            "%" PRId64 " of %zu bucket updates matched (a bucket changed under the "
+		            "writer)",
+		            reply_int(&reply, "nMatched"), updates);
+	} else if (!ok && guessed_dups(&reply, st, nst, updates, v)) {
+		rc = PC_ERR_DUPLICATE;
+	} else if (!ok) {
 		pb_count(&d->c.write_errors, 1);
 		rc = pc_mongo_failure_kind(&berr, &reply) == PC_MONGO_TRANSIENT ? PC_ERR_IO
 		                                                                : PC_ERR_BACKEND;
@@ -177,75 +278,143 @@ static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, char *e
 	return rc;
 }
 
-/*
- * write_buckets - one write per bucket, one unordered bulk per collection:
- * an insert of the whole bucket when this batch opens it, else an upsert
- * of the coalesced update (an insert that finds the bucket there after all
- * fails with a duplicate key, a transient error: the batch is retried as
- * uncertain, which reads the slot again).
- */
-static int write_buckets(struct store__data *d, mongoc_client_t *client, size_t n, char *err,
-                         size_t errlen)
+/* add_stmt - the insert or the guarded update of the bucket of items v[i .. j). */
+static int add_stmt(struct store__data *d, mongoc_bulk_operation_t *bulk, struct store__item **v,
+                    size_t i, size_t j, char *err, size_t errlen)
 {
-	struct store__item **v = d->w.order;
-	size_t m = 0, i = 0;
+	char id[PC_BUCKET_ID_MAX];
+	bson_t sel = BSON_INITIALIZER, upd;
+	bson_error_t berr;
 	int rc = PC_OK;
 
+	pc_bucket_id(id, sizeof id, v[i]->device, v[i]->device_len, v[i]->slot_start, v[i]->seq);
+	if (v[i]->opens) {
+		store__bucket_doc(&upd, id, v + i, j - i, d->conf.slot_ms, d->conf.stats);
+		if (!mongoc_bulk_operation_insert_with_opts(bulk, &upd, NULL, &berr))
+			rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk insert: %s", berr.message);
+	} else {
+		/* Guarded by the count the writer knows: applied once, never on top of
+		 * a write it cannot see (one that timed out, still running). */
+		BSON_APPEND_UTF8(&sel, "_id", id);
+		BSON_APPEND_INT32(&sel, PC_BUCKET_COUNT, (int32_t)v[i]->expect);
+		store__bucket_update(&upd, v + i, j - i, d->conf.slot_ms, d->conf.stats);
+		if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd, NULL, &berr))
+			rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk update: %s", berr.message);
+	}
+	bson_destroy(&sel);
+	bson_destroy(&upd);
+	return rc;
+}
+
+/*
+ * write_buckets - write the m items of v (none duplicate): one statement
+ * per bucket, unordered bulks per collection: all its inserts (a new
+ * bucket is inserted whole) and at most UPDATES_PER_COMMAND updates (the
+ * coalesced update of store__bucket_update, guarded by the bucket's
+ * count) per bulk, so a bulk is two commands however the buckets
+ * interleave. Returns as execute; with PC_ERR_DUPLICATE everything else
+ * was still written.
+ */
+static int write_buckets(struct store__data *d, mongoc_client_t *client, struct store__item **v,
+                         size_t m, char *err, size_t errlen)
+{
+	struct store__stmt *st = d->w.stmts;
+	size_t i = 0;
+	int rc = PC_OK;
+	bool partial = false;
+
+	qsort(v, m, sizeof *v, store__item_cmp);
+	while (rc == PC_OK && i < m) {
+		size_t coll = v[i]->coll, end = i, next_update = i;
+		mongoc_collection_t *c =
+		    mongoc_client_get_collection(client, d->mongo.db, d->routes.colls[coll]);
+		bool inserts_done = false;
+
+		while (end < m && v[end]->coll == coll)
+			end++;
+		while (rc == PC_OK && (!inserts_done || next_update < end)) {
+			bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
+			mongoc_bulk_operation_t *bulk =
+			    mongoc_collection_create_bulk_operation_with_opts(c, opts);
+			size_t nst = 0, updates = 0, a, b;
+
+			for (a = i; !inserts_done && rc == PC_OK && a < end; a = b) {
+				for (b = a + 1; b < end && store__same_bucket(v[a], v[b]); b++)
+					;
+				if (!v[a]->opens)
+					continue;
+				rc = add_stmt(d, bulk, v, a, b, err, errlen);
+				st[nst++] = (struct store__stmt){a, b - a, true};
+			}
+			inserts_done = true;
+			for (a = next_update;
+			     rc == PC_OK && a < end && updates < UPDATES_PER_COMMAND; a = b) {
+				for (b = a + 1; b < end && store__same_bucket(v[a], v[b]); b++)
+					;
+				if (v[a]->opens)
+					continue;
+				rc = add_stmt(d, bulk, v, a, b, err, errlen);
+				st[nst++] = (struct store__stmt){a, b - a, false};
+				updates++;
+			}
+			next_update = a;
+			if (rc == PC_OK && nst > 0)
+				rc = execute(d, bulk, st, nst, updates, v, err, errlen);
+			if (rc == PC_ERR_DUPLICATE) {
+				partial = true;
+				rc = PC_OK;
+			}
+			mongoc_bulk_operation_destroy(bulk);
+			bson_destroy(opts);
+		}
+		mongoc_collection_destroy(c);
+		i = end;
+	}
+	return rc == PC_OK && partial ? PC_ERR_DUPLICATE : rc;
+}
+
+/*
+ * write_batch - place and write the n decoded items of d->w.order. The
+ * items of slots guessed empty that were not get one more round: read,
+ * placed and written again (they wrote nothing the first time).
+ */
+static int write_batch(struct store__data *d, mongoc_client_t *client, size_t n, char *err,
+                       size_t errlen)
+{
+	struct store__item **v = d->w.order;
+	size_t m = 0, r = 0;
+	int rc = store__batch_place(d, client, v, n, true, err, errlen);
+
+	if (rc != PC_OK)
+		return rc;
 	for (size_t k = 0; k < n; k++) {
 		if (!v[k]->duplicate)
 			v[m++] = v[k];
 	}
-	qsort(v, m, sizeof *v, store__item_cmp);
-	while (rc == PC_OK && i < m) {
-		size_t coll = v[i]->coll;
-		mongoc_collection_t *c =
-		    mongoc_client_get_collection(client, d->mongo.db, d->routes.colls[coll]);
-		bson_t *opts = BCON_NEW("ordered", BCON_BOOL(false));
-		mongoc_bulk_operation_t *bulk =
-		    mongoc_collection_create_bulk_operation_with_opts(c, opts);
-
-		while (i < m && v[i]->coll == coll) {
-			size_t j = i + 1;
-			char id[PC_BUCKET_ID_MAX];
-			bson_t sel = BSON_INITIALIZER, upd,
-			       *uopts = BCON_NEW("upsert", BCON_BOOL(true));
-			bson_error_t berr;
-
-			while (j < m && store__same_bucket(v[i], v[j]))
-				j++;
-			pc_bucket_id(id, sizeof id, v[i]->device, v[i]->device_len,
-			             v[i]->slot_start, v[i]->seq);
-			BSON_APPEND_UTF8(&sel, "_id", id);
-			if (v[i]->opens) {
-				store__bucket_doc(&upd, id, v + i, j - i, d->conf.slot_ms,
-				                  d->conf.stats);
-				if (!mongoc_bulk_operation_insert_with_opts(bulk, &upd, NULL,
-				                                            &berr))
-					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk insert: %s",
-					             berr.message);
-			} else {
-				store__bucket_update(&upd, v + i, j - i, d->conf.slot_ms,
-				                     d->conf.stats);
-				if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd,
-				                                                uopts, &berr))
-					rc = pc_errf(err, errlen, PC_ERR_BACKEND, "bulk update: %s",
-					             berr.message);
-			}
-			bson_destroy(&sel);
-			bson_destroy(&upd);
-			bson_destroy(uopts);
-			i = j;
+	rc = write_buckets(d, client, v, m, err, errlen);
+	if (rc != PC_ERR_DUPLICATE)
+		return rc;
+	for (size_t k = 0; k < m; k++) {
+		if (v[k]->retry) {
+			store__batch_forget(d, v[k]);
+			v[k]->retry = false;
+			v[r++] = v[k];
 		}
-		if (rc == PC_OK)
-			rc = execute(d, bulk, err, errlen);
-		mongoc_bulk_operation_destroy(bulk);
-		bson_destroy(opts);
-		mongoc_collection_destroy(c);
 	}
+	rc = store__batch_place(d, client, v, r, false, err, errlen);
+	if (rc == PC_OK)
+		rc = write_buckets(d, client, v, r, err, errlen);
+	if (rc == PC_ERR_DUPLICATE)
+		rc = pc_errf(err, errlen, STORE_ERR_MOVED, "a bucket read as missing was there");
 	return rc;
 }
 
-/* count_written - the counters of a batch that reached MongoDB. */
+/*
+ * count_written - the counters of a batch that reached MongoDB. A sample
+ * found already stored was written by a previous run (a duplicate) or by
+ * this process's own write that failed ambiguously (a timeout, a lost
+ * connection): the latter counts as persisted, once, now.
+ */
 static void count_written(struct store__data *d, size_t n)
 {
 	uint64_t persisted = 0, dup = 0, replayed = 0;
@@ -253,7 +422,7 @@ static void count_written(struct store__data *d, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		const struct store__item *it = &d->w.items[k];
 
-		if (it->duplicate) {
+		if (it->duplicate && it->rec_seq < d->w.run_first_seq) {
 			dup++;
 			continue;
 		}
@@ -321,9 +490,7 @@ static int run_batch(struct store__data *d, mongoc_client_t *client, char *err, 
 	if (handled == 0)
 		return PC_ERR_EMPTY;
 	if (n > 0)
-		rc = store__batch_place(d, client, n, err, errlen);
-	if (rc == PC_OK && n > 0)
-		rc = write_buckets(d, client, n, err, errlen);
+		rc = write_batch(d, client, n, err, errlen);
 	if (rc == PC_OK)
 		count_written(d, n);
 	for (size_t k = 0; k < n; k++)
@@ -340,6 +507,15 @@ static int run_batch(struct store__data *d, mongoc_client_t *client, char *err, 
 			w->fail_seq = start.seq;
 			w->fail_count = 1;
 		}
+	}
+	if (rc == STORE_ERR_MOVED) {
+		/* Not where the writer thought: the batch again, its slots read first,
+		 * on the same connection. Repeated, it is treated as a lost connection. */
+		log_write_problem(d, "batch from record", start.seq, err,
+		                  "reading its buckets again");
+		if (w->fail_count < POISON_ATTEMPTS)
+			return PC_OK;
+		rc = PC_ERR_IO;
 	}
 	if (rc == PC_ERR_BACKEND && !isolated) {
 		/* Which update was refused? Write the batch again one record at a time. */

@@ -57,6 +57,34 @@ static void test_place_byte_cap(void)
 	CU_ASSERT_EQUAL(st.count, 5001);
 }
 
+static void test_reopen(void)
+{
+	static const struct {
+		struct store__slot_state st;
+		uint32_t n;
+		uint64_t bytes;
+		bool reopened;
+		uint32_t seq;
+	} rows[] = {
+	    {{0, 0, 0}, 900, 900, false, 0},  /* an empty slot: nothing to spare */
+	    {{3, 10, 10}, 499, 10, false, 3}, /* less than half a bucket: top up */
+	    {{3, 10, 10}, 500, 10, true, 4},  /* half a bucket of samples */
+	    {{3, 10, 10}, 1, 50000, true, 4}, /* half a bucket of bytes */
+	    {{3, 1000, 10}, 1, 10, false, 3}, /* full: store__bucket_place rolls it */
+	    {{PC_BUCKET_SEQ_MAX, 5, 5}, 900, 900, false, PC_BUCKET_SEQ_MAX}, /* nowhere to go */
+	};
+	struct store__caps caps = {1000, 100000};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct store__slot_state st = rows[i].st;
+
+		CU_ASSERT_EQUAL(store__bucket_reopen(&st, rows[i].n, rows[i].bytes, &caps),
+		                rows[i].reopened);
+		CU_ASSERT_EQUAL(st.seq, rows[i].seq);
+		CU_ASSERT_EQUAL(st.count, rows[i].reopened ? 0 : rows[i].st.count);
+	}
+}
+
 /* expect_equal - got equals the document want_json describes; destroys got. */
 static void expect_equal(bson_t *got, const char *want_json)
 {
@@ -283,6 +311,7 @@ static void test_update_stats_limits(void)
 static CU_TestInfo tests[] = {
     {"placement: the sample cap", test_place_sample_cap},
     {"placement: the byte cap, oversize, last seq", test_place_byte_cap},
+    {"a batch bringing half a bucket opens a new one", test_reopen},
     {"sample documents", test_sample_documents},
     {"grouping order", test_grouping_order},
     {"coalesced update, with and without stats", test_update},

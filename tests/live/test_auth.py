@@ -21,8 +21,8 @@ import jsonschema
 import paho.mqtt.client as mqtt
 from bson import json_util
 
-from harness import (BUILD, MOSQUITTO, TOP, LiveTestCase, free_port, mosquitto_hash,
-                     slowdown, wait_for)
+from harness import (BUILD, MOSQUITTO, SANITIZER_REPORT, TOP, LiveTestCase, free_port,
+                     mosquitto_hash, slowdown, wait_for)
 
 
 class Inbox:
@@ -389,14 +389,31 @@ class TestChangePoll(AuthCase):
         with open(path, "w") as f:
             f.write(conf)
         log = open(os.path.join(run, "mosquitto.log"), "w")
+        env = dict(self.services.env)
+        if env.get("PRECIS_MOSQUITTO_PRELOAD"):  # sanitized plugins need their runtime
+            env["LD_PRELOAD"] = env["PRECIS_MOSQUITTO_PRELOAD"]
         p = subprocess.Popen([MOSQUITTO, "-c", path], stdout=log, stderr=subprocess.STDOUT,
-                             env=self.services.env)
-        self.addCleanup(lambda: (p.terminate(), p.wait(10), log.close()))
+                             env=env)
+
+        def stop():
+            p.terminate()
+            p.wait(10)
+            log.close()
+            with open(log.name, errors="replace") as f:
+                text = f.read()
+            found = [line for line in text.splitlines()
+                     if any(r in line for r in SANITIZER_REPORT)]
+            self.assertFalse(found, "sanitizer reports from %s:\n%s" % (name, text[-6000:]))
+        self.addCleanup(stop)
 
         def loaded():
             with open(log.name, errors="replace") as f:
-                return "registry loaded" in f.read()
-        self.assertTrue(wait_for(loaded, 30 * slowdown()), "%s did not load the registry" % name)
+                return "registry loaded" in f.read() or p.poll() is not None
+        wait_for(loaded, 30 * slowdown())
+        with open(log.name, errors="replace") as f:
+            text = f.read()
+        self.assertIn("registry loaded", text, "%s did not load the registry:\n%s"
+                      % (name, text[-2000:]))
         return port
 
     def client_on(self, port, client_id, username, password):

@@ -176,25 +176,38 @@ static int grow_users(struct br_engine *e, uint32_t u)
 	return PC_OK;
 }
 
+/*
+ * ring_push - append u to the FIFO ring (*v, *head, *len, *cap), doubling
+ * it (from 256) when full. Returns 0, or -1 when memory ran out (the ring
+ * is unchanged).
+ */
+static int ring_push(uint32_t **v, size_t *head, size_t *len, size_t *cap, uint32_t u)
+{
+	if (*len == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256, k;
+		uint32_t *nv = malloc(ncap * sizeof *nv);
+
+		if (!nv)
+			return -1;
+		for (k = 0; k < *len; k++)
+			nv[k] = (*v)[(*head + k) % *cap];
+		free(*v);
+		*v = nv;
+		*head = 0;
+		*cap = ncap;
+	}
+	(*v)[(*head + (*len)++) % *cap] = u;
+	return 0;
+}
+
 static void mark_dirty(struct br_engine *e, uint32_t u, int64_t due)
 {
 	if (grow_users(e, u) || e->due[u])
 		return;
-	if (e->dq_len == e->dq_cap) {
-		size_t cap = e->dq_cap ? e->dq_cap * 2 : 256, k;
-		uint32_t *nq = malloc(cap * sizeof *nq);
-		if (!nq) {
-			e->n.nomem++;
-			return;
-		}
-		for (k = 0; k < e->dq_len; k++)
-			nq[k] = e->dq[(e->dq_head + k) % e->dq_cap];
-		free(e->dq);
-		e->dq = nq;
-		e->dq_head = 0;
-		e->dq_cap = cap;
+	if (ring_push(&e->dq, &e->dq_head, &e->dq_len, &e->dq_cap, u) != 0) {
+		e->n.nomem++;
+		return;
 	}
-	e->dq[(e->dq_head + e->dq_len++) % e->dq_cap] = u;
 	e->due[u] = due > 0 ? due : 1;
 }
 
@@ -344,21 +357,10 @@ static void owe(struct br_engine *e, uint32_t u)
 	e->n.store_refused++;
 	if (e->cache[u].owed)
 		return;
-	if (e->oq_len == e->oq_cap) {
-		size_t cap = e->oq_cap ? e->oq_cap * 2 : 256, k;
-		uint32_t *nq = malloc(cap * sizeof *nq);
-		if (!nq) {
-			e->n.nomem++;
-			return;
-		}
-		for (k = 0; k < e->oq_len; k++)
-			nq[k] = e->oq[(e->oq_head + k) % e->oq_cap];
-		free(e->oq);
-		e->oq = nq;
-		e->oq_head = 0;
-		e->oq_cap = cap;
+	if (ring_push(&e->oq, &e->oq_head, &e->oq_len, &e->oq_cap, u) != 0) {
+		e->n.nomem++;
+		return;
 	}
-	e->oq[(e->oq_head + e->oq_len++) % e->oq_cap] = u;
 	e->cache[u].owed = true;
 }
 

@@ -250,9 +250,10 @@ enum br_evt_bad br_engine_event(struct br_engine *e, const char *device, const v
 	}
 	if (!ev.has_ts)
 		ev.ts_ms = now_ms;
-	/* An event seen before (its id, from any device) changes nothing again. */
+	/* An event seen before (its id, from the same device) changes nothing again. */
 	if (ev.id[0]) {
-		switch (br_seen_add(&e->seen, pc_event_key(ev.id, strlen(ev.id)))) {
+		switch (br_seen_add(&e->seen,
+		                    pc_event_key(device, strlen(device), ev.id, strlen(ev.id)))) {
 		case 1:
 			e->n.duplicates++;
 			return BR_BAD_NONE;

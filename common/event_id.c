@@ -3,6 +3,8 @@
  * Called by the store's worker for each event it persists and by the
  * bridge for each event it accepts.
  */
+#include <string.h>
+
 #include "precis/event_id.h"
 #include "precis/hmap.h"
 #include "precis/topic.h"
@@ -16,9 +18,19 @@ int pc_event_id_check(const char *id, size_t len, char *err, size_t errlen)
 	return pc_id_check(id, len, err, errlen);
 }
 
-uint64_t pc_event_key(const char *id, size_t len)
+uint64_t pc_event_key(const char *device, size_t dlen, const char *id, size_t len)
 {
-	uint64_t k = pc_siphash(event_key_k, id, len, 2, 4);
+	char buf[PC_ID_MAX + 1 + PC_ID_MAX];
+	uint64_t k;
 
+	/* Both are ids (at most PC_ID_MAX); longer input is cut, never overrun. */
+	if (dlen > PC_ID_MAX)
+		dlen = PC_ID_MAX;
+	if (len > PC_ID_MAX)
+		len = PC_ID_MAX;
+	memcpy(buf, device, dlen);
+	buf[dlen] = '\0';
+	memcpy(buf + dlen + 1, id, len);
+	k = pc_siphash(event_key_k, buf, dlen + 1 + len, 2, 4);
 	return k ? k : 1;
 }

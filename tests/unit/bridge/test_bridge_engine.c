@@ -350,8 +350,9 @@ static void test_reload(void)
 	cap_clear(&f.cap);
 }
 
-/* An event replayed with the same id, from any device, counts once; one without an id
- * or with a new id counts; a bad id is refused as a bad id and changes nothing. */
+/* An event replayed with the same id by the same device counts once, live or from history;
+ * the same id from another device is another event (no device can hide another's events);
+ * one without an id or with a new id counts; a bad id is refused and changes nothing. */
 static void test_duplicate_ids(void)
 {
 	struct fixture f;
@@ -366,6 +367,7 @@ static void test_duplicate_ids(void)
 	CU_ASSERT_EQUAL(raw(&f, b), BR_BAD_NONE);
 	CU_ASSERT_EQUAL(raw(&f, a), BR_BAD_NONE);
 	CU_ASSERT_EQUAL(br_engine_event(&f.e, "d2", a, strlen(a), T0, false), BR_BAD_NONE);
+	CU_ASSERT_EQUAL(br_engine_event(&f.e, "d2", a, strlen(a), T0, false), BR_BAD_NONE);
 	CU_ASSERT_EQUAL(br_engine_event(&f.e, "d1", b, strlen(b), T0, true), BR_BAD_NONE);
 	CU_ASSERT_EQUAL(raw(&f, anon), BR_BAD_NONE);
 	CU_ASSERT_EQUAL(raw(&f, anon), BR_BAD_NONE);
@@ -374,12 +376,12 @@ static void test_duplicate_ids(void)
 	    BR_BAD_ID);
 	CU_ASSERT_EQUAL(raw(&f, "{\"id\":7,\"user\":\"u1\",\"item\":\"i1\",\"type\":\"view\"}"),
 	                BR_BAD_TYPE);
-	CU_ASSERT_EQUAL(f.e.n.events_received, 9);
+	CU_ASSERT_EQUAL(f.e.n.events_received, 10);
 	CU_ASSERT_EQUAL(f.e.n.duplicates, 3);
-	CU_ASSERT_EQUAL(f.e.n.events_accepted, 4);
-	CU_ASSERT_EQUAL(f.e.n.by_type[BR_EVT_PURCHASE], 4);
+	CU_ASSERT_EQUAL(f.e.n.events_accepted, 5);
+	CU_ASSERT_EQUAL(f.e.n.by_type[BR_EVT_PURCHASE], 5);
 	br_engine_tick(&f.e, T0 + 10 * 60000 + 1, 100);
-	CU_ASSERT_EQUAL(count(&f.cap, "push/user/u1/profile", "\"purchases\":4"), 1);
+	CU_ASSERT_EQUAL(count(&f.cap, "push/user/u1/profile", "\"purchases\":5"), 1);
 	br_engine_publish_stats(&f.e, T0 + 10 * 60000 + 2);
 	CU_ASSERT_TRUE(count(&f.cap, "push/bridge/precis-bridge/stats", "\"duplicates\":3") >= 1);
 	teardown(&f);
@@ -459,7 +461,7 @@ static CU_TestInfo tests[] = {
     {"tag campaigns see every tag of the portrait", test_tag_campaign_sees_every_tag},
     {"A/B: holdout and conversions", test_ab_conversions},
     {"reload", test_reload},
-    {"an event id counts once, from any device, live or history", test_duplicate_ids},
+    {"an event id counts once per device, live or history", test_duplicate_ids},
     {"dedup_window 0: every copy counts", test_duplicate_ids_off},
     {"documents a full store refused are rebuilt when there is room",
      test_store_full_rebuilt_later},

@@ -92,11 +92,21 @@ def mosquitto_hash(password, iterations=101, salt=None):
                             base64.b64encode(dk).decode())
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that no
+    earlier call in this process returned. The kernel may hand the same
+    ephemeral port to two binds in a row once the first socket is closed, and
+    a port chosen for a service is not bound until that service starts."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(predicate, timeout, interval=0.05):

@@ -274,6 +274,16 @@ class TestBackendDownAtStart(LiveTestCase):
         self.assertEqual(self.retained("$SYS/broker/precis/command/redis", up, 45), up)
 
 
+class TestFreePort(unittest.TestCase):
+    """Ports the harness hands out are never handed out twice: the kernel
+    reuses a closed ephemeral port readily (about 300 repeats in 3,000 binds
+    here), and a repeat once gave PostgreSQL the port Redis had just taken."""
+
+    def test_no_port_is_handed_out_twice(self):
+        ports = [free_port() for _ in range(3000)]
+        self.assertEqual(len(set(ports)), len(ports))
+
+
 class TestServicesScript(unittest.TestCase):
     def setUp(self):
         self.s = Services()

@@ -39,6 +39,9 @@ struct auth__config {
 	char *acl_device, *acl_app, *acl_ops, *acl_bridge;
 	bool chain;
 	char *clientid_roles;
+	int64_t payload_max;
+	bool retain_device;
+	int64_t retain_max;
 	int64_t cache_ttl_ms;
 	int64_t negative_ttl_ms;
 	int64_t cache_jitter_pct;
@@ -47,9 +50,12 @@ struct auth__config {
 	int64_t lookup_timeout_ms;
 	int64_t lookup_rate;
 	int64_t lockout_attempts;
+	int64_t lockout_user_attempts;
 	int64_t lockout_address_attempts;
 	int64_t lockout_window_ms;
 	int64_t lockout_time_ms;
+	char *snapshot;
+	int64_t snapshot_max_age_ms;
 };
 
 /* One principal as the broker thread knows it (value of the cache table). */
@@ -65,7 +71,14 @@ struct auth__principal {
 	int64_t requested_ms; /* when the pending refresh was requested */
 	struct pc_pwhash hash;
 	unsigned char verified[32];
+	/* Keyed hashes of the last AUTH_SEEN_FROM source addresses this
+	 * principal logged in from (0: empty), kept while its credentials stay
+	 * the same: the username and address lockouts spare them. */
+	uint64_t seen_from[4];
+	unsigned seen_next;
 };
+
+#define AUTH_SEEN_FROM 4
 
 /* What the worker tells the broker thread. */
 enum auth__update_kind {
@@ -110,10 +123,11 @@ struct auth__lookup {
 };
 
 struct auth__counters {
-	atomic_uint_fast64_t logins_ok, logins_failed, logins_locked, lockouts;
+	atomic_uint_fast64_t logins_ok, logins_failed, logins_locked, lockouts, clientid_taken;
 	atomic_uint_fast64_t cache_hits, cache_misses, cache_stale, cache_verified, principals;
 	atomic_uint_fast64_t lookups, lookups_failed, backend_errors, acl_denied, kicks;
-	atomic_uint_fast64_t invalid_records, preloads;
+	atomic_uint_fast64_t retain_denied, oversize_denied;
+	atomic_uint_fast64_t invalid_records, preloads, snapshot_errors;
 };
 
 struct auth__data {
@@ -121,10 +135,15 @@ struct auth__data {
 	struct auth__config conf;
 	struct pc_acl_role roles[PC_ROLE_COUNT];
 	bool clientid_must_match[PC_ROLE_COUNT];
+	int64_t refused_logged_ms; /* last "publish refused" line (acl_check.c) */
+	uint64_t refused_unlogged; /* refusals since that line */
+	char dev_prefix[272];      /* "<topic_root>/dev/" or "dev/": retained publishes here need
+	                              retain_device */
+	size_t dev_prefix_len;
 	struct pc_mongo_conn mongo; /* the worker's connection */
 	struct pb_backend mongo_backend;
 	struct pb_stats stats;
-	struct pb_stat stat_rows[16]; /* what stats publishes (plugin.c) */
+	struct pb_stat stat_rows[20]; /* what stats publishes (plugin.c) */
 	struct auth__counters n;
 
 	/* Broker thread. */
@@ -154,6 +173,8 @@ struct auth__data {
 	atomic_bool stopping;      /* set before the worker is stopped */
 
 	/* Worker thread only (registry_sync.c). */
+	struct auth__snapshot *snapshot; /* NULL: plugin_opt_snapshot off */
+	int64_t snapshot_err_logged_ms;  /* last snapshot error logged (wall clock) */
 	struct {
 		uint32_t gen;
 		int64_t change_seq; /* change-log records up to here are applied */
@@ -238,41 +259,111 @@ int auth__lookup_run(struct auth__data *d, const char *id, struct pc_principal_r
 /* ---- lockout.c (pure) ---- */
 
 struct auth__lockout_config {
-	int64_t attempts;         /* per username and per client id; 0: off */
-	int64_t address_attempts; /* per source address; 0: off */
+	int64_t attempts;         /* per username from one address; 0: off */
+	int64_t user_attempts;    /* per username from every address; 0: off */
+	int64_t address_attempts; /* per source address, any usernames; 0: off */
 	int64_t window_ms;
 	int64_t time_ms;
 	size_t max_keys; /* trackers kept at most */
 };
 
-enum auth__lockout_key { AUTH_LOCK_USER = 1, AUTH_LOCK_CLIENT = 2, AUTH_LOCK_ADDRESS = 4 };
+enum auth__lockout_key { AUTH_LOCK_PAIR = 1, AUTH_LOCK_USER = 2, AUTH_LOCK_ADDRESS = 4 };
 
 /* auth__lockout_new - an empty tracker; NULL when out of memory. */
 struct auth__lockout *auth__lockout_new(const struct auth__lockout_config *cfg);
 void auth__lockout_free(struct auth__lockout *l);
 
 /*
- * auth__lockout_check - which of username, client_id and address (each
- * may be NULL) are locked out at now_ms: a mask of enum auth__lockout_key.
+ * auth__lockout_check - which locks apply to a login as username from
+ * address (may be NULL) at now_ms: a mask of enum auth__lockout_key. The
+ * caller decides whether AUTH_LOCK_USER and AUTH_LOCK_ADDRESS are waived
+ * (a principal's own earlier address); AUTH_LOCK_PAIR never is.
  */
-unsigned auth__lockout_check(struct auth__lockout *l, const char *username, const char *client_id,
-                             const char *address, int64_t now_ms);
+unsigned auth__lockout_check(struct auth__lockout *l, const char *username, const char *address,
+                             int64_t now_ms);
 
 /*
- * auth__lockout_fail - record a failed login; returns the mask of keys
- * that became locked out by it (for counting and logging).
+ * auth__lockout_fail - record a failed login. known: username names a
+ * principal (a wrong password); a made-up name counts toward the address
+ * only. Returns the mask of keys that became locked out by it.
  */
-unsigned auth__lockout_fail(struct auth__lockout *l, const char *username, const char *client_id,
-                            const char *address, int64_t now_ms);
+unsigned auth__lockout_fail(struct auth__lockout *l, const char *username, const char *address,
+                            bool known, int64_t now_ms);
 
-/* auth__lockout_success - a good login clears the username's and client id's failures. */
-void auth__lockout_success(struct auth__lockout *l, const char *username, const char *client_id);
+/* auth__lockout_success - a good login clears the failures of its username-address pair only. */
+void auth__lockout_success(struct auth__lockout *l, const char *username, const char *address);
 
 /* auth__lockout_sweep - forget up to budget trackers that expired; returns how many. */
 size_t auth__lockout_sweep(struct auth__lockout *l, int64_t now_ms, size_t budget);
 
 /* auth__lockout_count - trackers held now. */
 size_t auth__lockout_count(const struct auth__lockout *l);
+
+/* ---- snapshot.c (worker writes; broker thread reads once at start) ---- */
+
+struct auth__snapshot;
+
+/*
+ * auth__snapshot_encode - the record of principal rec, or (rec NULL) of
+ * gone_id having left the registry, into *out (initialised here; the
+ * caller destroys it). PC_OK or PC_ERR_NOMEM.
+ */
+int auth__snapshot_encode(const struct pc_principal_rec *rec, const char *gone_id, bson_t *out);
+
+/*
+ * auth__snapshot_decode - the record at data[0..avail): PC_OK with *used,
+ * *rec (the password hash as text, not parsed) and *gone set;
+ * PC_ERR_EMPTY when avail ends inside it (a torn append); PC_ERR_INVAL
+ * with detail when it is damaged.
+ */
+int auth__snapshot_decode(const uint8_t *data, size_t avail, size_t *used,
+                          struct pc_principal_rec *rec, bool *gone, char *err, size_t errlen);
+
+/*
+ * auth__snapshot_open - a writer appending to path (created with mode
+ * 0600 and a header if absent). NULL with detail on failure. Closed (and
+ * an unfinished rewrite removed) by auth__snapshot_close (NULL: no-op).
+ */
+struct auth__snapshot *auth__snapshot_open(const char *path, char *err, size_t errlen);
+void auth__snapshot_close(struct auth__snapshot *s);
+
+/*
+ * auth__snapshot_begin - start writing a complete new file (a preload);
+ * auth__snapshot_record appends one record to the file and to the
+ * rewrite under way; auth__snapshot_commit puts the finished rewrite in
+ * place (fsync, rename). auth__snapshot_flush, after each batch: touches
+ * the file's mtime at least every minute, reopens it after a failure.
+ * Each returns PC_OK or PC_ERR_IO / PC_ERR_NOMEM with detail; a failed
+ * rewrite is dropped and the appended file stays in use.
+ */
+int auth__snapshot_begin(struct auth__snapshot *s, char *err, size_t errlen);
+int auth__snapshot_record(struct auth__snapshot *s, const struct pc_principal_rec *rec,
+                          const char *gone_id, char *err, size_t errlen);
+int auth__snapshot_commit(struct auth__snapshot *s, char *err, size_t errlen);
+int auth__snapshot_flush(struct auth__snapshot *s, int64_t wall_ms, char *err, size_t errlen);
+
+/* What auth__snapshot_read found. */
+struct auth__snapshot_info {
+	int64_t age_ms;    /* since the file was last known to match the registry */
+	size_t records;    /* records read */
+	size_t principals; /* principals handed to fn */
+	char damage[160];  /* where reading stopped early, or "" */
+};
+
+typedef void (*auth__snapshot_fn)(void *arg, const struct pc_principal_rec *rec);
+
+/*
+ * auth__snapshot_read - call fn once per principal the snapshot at path
+ * holds (its last record for each id, removed ones left out). Returns
+ * PC_OK (reading may have stopped early at a damaged record: info->damage),
+ * PC_ERR_EMPTY (no file), PC_ERR_RANGE (older than max_age_ms by its
+ * mtime against now_wall_ms), PC_ERR_INVAL (not a regular file of this
+ * user with mode 0600, or not a snapshot), PC_ERR_IO or PC_ERR_NOMEM;
+ * detail in err. fn is called only on PC_OK.
+ */
+int auth__snapshot_read(const char *path, int64_t max_age_ms, int64_t now_wall_ms,
+                        auth__snapshot_fn fn, void *arg, struct auth__snapshot_info *info,
+                        char *err, size_t errlen);
 
 /* ---- registry_sync.c (worker thread) ---- */
 
@@ -283,6 +374,18 @@ int auth__sync_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms
 /* ---- basic_auth.c, acl_check.c (broker thread callbacks) ---- */
 
 int auth__on_basic_auth(int event, void *event_data, void *userdata);
+
+/* Longest part of a client-supplied string a log line shows; buffer size for auth__shown. */
+#define AUTH_SHOWN_MAX 64
+#define AUTH_SHOWN_BUF (AUTH_SHOWN_MAX + 32)
+
+/*
+ * auth__shown - s as a log line shows it, in buf (AUTH_SHOWN_BUF bytes):
+ * at most AUTH_SHOWN_MAX bytes, bytes outside printable ASCII as '?', and
+ * the length when cut, so a 64 KB client id costs a log line of normal
+ * size. "(none)" for NULL. Returns buf or a static string.
+ */
+const char *auth__shown(const char *s, char *buf, size_t buflen);
 int auth__on_acl_check(int event, void *event_data, void *userdata);
 
 #endif

@@ -188,6 +188,10 @@ static struct auth__principal *store(struct auth__data *d, const char *id,
 		next.has_verified = true;
 		memcpy(next.verified, e->verified, sizeof next.verified);
 	}
+	if (!why && !e->negative && !next.negative) {
+		memcpy(next.seen_from, e->seen_from, sizeof next.seen_from);
+		next.seen_next = e->seen_next;
+	}
 	d->negatives = d->negatives - e->negative + next.negative;
 	*e = next;
 	if (why)

@@ -1,16 +1,30 @@
 /*
- * lockout.c - brute-force protection: failures per username, client id
- * and source address within a window; too many lock that key out.
+ * lockout.c - brute-force protection that does not lock out the innocent.
  *
- * Each key ("u:<username>", "c:<client id>", "a:<address>") has a
- * tracker: failures counted in a fixed window that starts at the first
- * failure, and a lockout deadline. Reaching the threshold within the
- * window locks the key for time_ms; the count then starts again. A good
- * login clears the username's and the client id's count (not the
- * address's: one good device behind a NAT must not hide an attacker
- * beside it). The table is bounded (max_keys): when full, expired
- * trackers are dropped first and, failing that, new keys go untracked.
- * Pure: time comes from the caller. Broker thread only.
+ * Three trackers, each counting failures in a fixed window that starts at
+ * the first failure, with a lockout deadline:
+ *
+ *   "p:<user> <address>"  a username from one address (attempts): the
+ *                         narrowest lock; it stops a guesser at 'attempts'
+ *                         tries per username per lockout time, and never
+ *                         touches the same username elsewhere or another
+ *                         username behind the same address.
+ *   "u:<user>"            a username from every address (user_attempts): a
+ *                         guesser spread over many addresses.
+ *   "a:<address>"         one address, any usernames (address_attempts):
+ *                         spraying many usernames, known or made up.
+ *
+ * The caller waives the username and address locks for a principal that
+ * logged in from that address before (basic_auth.c keeps those addresses):
+ * the devices and operators behind a shared NAT keep working while a
+ * guesser beside them is refused, and a device is not locked out by
+ * someone guessing its password from elsewhere. The pair lock is never
+ * waived. Failures for made-up usernames count toward the address only.
+ * A good login clears its pair's count, not the username's or address's
+ * (one good login must not reset a guesser's budget). The table is
+ * bounded (max_keys): when full, expired trackers are dropped first and,
+ * failing that, new keys go untracked. Pure: time comes from the caller.
+ * Broker thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,14 +73,15 @@ void auth__lockout_free(struct auth__lockout *l)
 	free(l);
 }
 
-/* "<tag>:<value>" into buf; false when value is NULL or too long to track. */
-static bool key_of(char tag, const char *value, char *buf, size_t buflen, size_t *len)
+/* "<tag>:<a>[ <b>]" into buf; false when a is NULL or the key is too long to track. */
+static bool key_of(char tag, const char *a, const char *b, char *buf, size_t buflen, size_t *len)
 {
 	int n;
 
-	if (!value)
+	if (!a)
 		return false;
-	n = snprintf(buf, buflen, "%c:%s", tag, value);
+	n = b ? snprintf(buf, buflen, "%c:%s %s", tag, a, b)
+	      : snprintf(buf, buflen, "%c:%s", tag, a);
 	if (n < 0 || (size_t)n >= buflen)
 		return false;
 	*len = (size_t)n;
@@ -75,7 +90,9 @@ static bool key_of(char tag, const char *value, char *buf, size_t buflen, size_t
 
 static int64_t threshold(const struct auth__lockout *l, char tag)
 {
-	return tag == 'a' ? l->cfg.address_attempts : l->cfg.attempts;
+	return tag == 'a'   ? l->cfg.address_attempts
+	       : tag == 'u' ? l->cfg.user_attempts
+	                    : l->cfg.attempts;
 }
 
 static bool expired(const struct auth__lockout *l, const struct tracker *t, int64_t now)
@@ -83,40 +100,40 @@ static bool expired(const struct auth__lockout *l, const struct tracker *t, int6
 	return now >= t->locked_until && now - t->window_start >= l->cfg.window_ms;
 }
 
-static bool locked(struct auth__lockout *l, char tag, const char *value, int64_t now)
+static bool locked(struct auth__lockout *l, char tag, const char *a, const char *b, int64_t now)
 {
 	char key[300];
 	size_t len;
 	const struct tracker *t;
 
-	if (threshold(l, tag) <= 0 || !key_of(tag, value, key, sizeof key, &len))
+	if (threshold(l, tag) <= 0 || !key_of(tag, a, b, key, sizeof key, &len))
 		return false;
 	t = pc_hmap_get(l->keys, key, len);
 	return t && now < t->locked_until;
 }
 
-unsigned auth__lockout_check(struct auth__lockout *l, const char *username, const char *client_id,
-                             const char *address, int64_t now_ms)
+unsigned auth__lockout_check(struct auth__lockout *l, const char *username, const char *address,
+                             int64_t now_ms)
 {
 	unsigned mask = 0;
 
-	if (locked(l, 'u', username, now_ms))
+	if (address && locked(l, 'p', username, address, now_ms))
+		mask |= AUTH_LOCK_PAIR;
+	if (locked(l, 'u', username, NULL, now_ms))
 		mask |= AUTH_LOCK_USER;
-	if (locked(l, 'c', client_id, now_ms))
-		mask |= AUTH_LOCK_CLIENT;
-	if (locked(l, 'a', address, now_ms))
+	if (locked(l, 'a', address, NULL, now_ms))
 		mask |= AUTH_LOCK_ADDRESS;
 	return mask;
 }
 
 /* One failure for one key; true when it just became locked. */
-static bool fail_one(struct auth__lockout *l, char tag, const char *value, int64_t now)
+static bool fail_one(struct auth__lockout *l, char tag, const char *a, const char *b, int64_t now)
 {
 	char key[300];
 	size_t len;
 	struct tracker *t;
 
-	if (threshold(l, tag) <= 0 || !key_of(tag, value, key, sizeof key, &len))
+	if (threshold(l, tag) <= 0 || !key_of(tag, a, b, key, sizeof key, &len))
 		return false;
 	t = pc_hmap_get(l->keys, key, len);
 	if (!t) {
@@ -147,41 +164,33 @@ static bool fail_one(struct auth__lockout *l, char tag, const char *value, int64
 	return true;
 }
 
-unsigned auth__lockout_fail(struct auth__lockout *l, const char *username, const char *client_id,
-                            const char *address, int64_t now_ms)
+unsigned auth__lockout_fail(struct auth__lockout *l, const char *username, const char *address,
+                            bool known, int64_t now_ms)
 {
 	unsigned mask = 0;
 
-	if (fail_one(l, 'u', username, now_ms))
+	if (known && address && fail_one(l, 'p', username, address, now_ms))
+		mask |= AUTH_LOCK_PAIR;
+	if (known && fail_one(l, 'u', username, NULL, now_ms))
 		mask |= AUTH_LOCK_USER;
-	if (client_id && (!username || strcmp(client_id, username) != 0) &&
-	    fail_one(l, 'c', client_id, now_ms))
-		mask |= AUTH_LOCK_CLIENT;
-	if (fail_one(l, 'a', address, now_ms))
+	if (fail_one(l, 'a', address, NULL, now_ms))
 		mask |= AUTH_LOCK_ADDRESS;
 	return mask;
 }
 
-static void clear(struct auth__lockout *l, char tag, const char *value)
+void auth__lockout_success(struct auth__lockout *l, const char *username, const char *address)
 {
 	char key[300];
 	size_t len;
 	struct tracker *t;
 
-	if (!key_of(tag, value, key, sizeof key, &len))
+	if (!address || !key_of('p', username, address, key, sizeof key, &len))
 		return;
 	t = pc_hmap_get(l->keys, key, len);
-	if (t && t->locked_until == 0) {
+	if (t && t->locked_until == 0)
 		free(pc_hmap_del(l->keys, key, len));
-	} else if (t) {
+	else if (t)
 		t->failures = 0;
-	}
-}
-
-void auth__lockout_success(struct auth__lockout *l, const char *username, const char *client_id)
-{
-	clear(l, 'u', username);
-	clear(l, 'c', client_id);
 }
 
 size_t auth__lockout_sweep(struct auth__lockout *l, int64_t now_ms, size_t budget)

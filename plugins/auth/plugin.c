@@ -8,6 +8,7 @@
  * auth__data, passed to Mosquitto as userdata.
  */
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,13 @@ static const struct pc_opt_def auth_opts[] = {
     {"chain", PC_OPT_BOOL, offsetof(T, chain), "false", 0, 0, NULL,
      "defer unknown principals and ungranted ACL requests to the next plugin instead of refusing"},
     {"clientid_roles", PC_OPT_STRING, offsetof(T, clientid_roles), "device", 0, 255, NULL,
-     "roles whose client id must equal the username"},
+     "roles whose client id must equal the username (no role may use another principal's id)"},
+    {"payload_max", PC_OPT_SIZE, offsetof(T, payload_max), "256k", 0, 256 << 20, NULL,
+     "publishes larger than this are denied for every role but admin (0: no limit)"},
+    {"retain_device", PC_OPT_BOOL, offsetof(T, retain_device), "false", 0, 0, NULL,
+     "allow retained publishes on dev/ topics (roles other than admin)"},
+    {"retain_max", PC_OPT_SIZE, offsetof(T, retain_max), "64k", 0, 256 << 20, NULL,
+     "retained publishes larger than this are denied for every role but admin (0: no limit)"},
     {"cache_ttl", PC_OPT_DURATION, offsetof(T, cache_ttl_ms), "10m", 1000, 7 * 86400000LL, NULL,
      "a cached principal is re-read from the registry after this long"},
     {"negative_ttl", PC_OPT_DURATION, offsetof(T, negative_ttl_ms), "30s", 100, 86400000, NULL,
@@ -51,9 +58,20 @@ static const struct pc_opt_def auth_opts[] = {
     {"lookup_rate", PC_OPT_INT, offsetof(T, lookup_rate), "100", 0, 100000, NULL,
      "synchronous lookups per second at most (0: unlimited)"},
     {"lockout_attempts", PC_OPT_INT, offsetof(T, lockout_attempts), "10", 0, 1000000, NULL,
-     "failed logins per username or client id within lockout_window that lock it (0: off)"},
+     "failed logins for one username from one address within lockout_window that lock that "
+     "username from that address (0: off)"},
+    {"lockout_user_attempts", PC_OPT_INT, offsetof(T, lockout_user_attempts), "100", 0, 1000000,
+     NULL, "failed logins for one username from any address that lock it from addresses it never "
+     "logged in from (0: off)"},
     {"lockout_address_attempts", PC_OPT_INT, offsetof(T, lockout_address_attempts), "50", 0,
-     1000000, NULL, "failed logins per source address within lockout_window that lock it (0: off)"},
+     1000000, NULL, "failed logins from one address that lock it for usernames that never logged "
+     "in from it (0: off)"},
+    {"snapshot", PC_OPT_STRING, offsetof(T, snapshot), "", 0, 4095, NULL,
+     "file that keeps what the registry said (mode 0600), read at start so that known "
+     "principals log in while MongoDB is down (empty: none)"},
+    {"snapshot_max_age", PC_OPT_DURATION, offsetof(T, snapshot_max_age_ms), "1d", 1000,
+     365 * 86400000LL, NULL,
+     "a snapshot not known to match the registry for longer than this is not used"},
     {"lockout_window", PC_OPT_DURATION, offsetof(T, lockout_window_ms), "1m", 1000, 86400000,
      NULL, "window in which failed logins are counted"},
     {"lockout_time", PC_OPT_DURATION, offsetof(T, lockout_time_ms), "5m", 1000, 86400000, NULL,
@@ -153,6 +171,7 @@ static int setup_stats(struct auth__data *d)
 	    {"logins/failed", &d->n.logins_failed},
 	    {"logins/locked", &d->n.logins_locked},
 	    {"lockouts", &d->n.lockouts},
+	    {"logins/clientid_taken", &d->n.clientid_taken},
 	    {"cache/hits", &d->n.cache_hits},
 	    {"cache/misses", &d->n.cache_misses},
 	    {"cache/stale", &d->n.cache_stale},
@@ -162,9 +181,12 @@ static int setup_stats(struct auth__data *d)
 	    {"lookups/failed", &d->n.lookups_failed},
 	    {"backend/errors", &d->n.backend_errors},
 	    {"acl/denied", &d->n.acl_denied},
+	    {"acl/retain_denied", &d->n.retain_denied},
+	    {"acl/oversize_denied", &d->n.oversize_denied},
 	    {"kicks", &d->n.kicks},
 	    {"registry/invalid", &d->n.invalid_records},
 	    {"registry/loads", &d->n.preloads},
+	    {"snapshot/errors", &d->n.snapshot_errors},
 	};
 
 	_Static_assert(sizeof rows == sizeof d->stat_rows, "stat_rows must hold every row");
@@ -175,10 +197,60 @@ static int setup_stats(struct auth__data *d)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* auth__snapshot_read callback: a principal from the snapshot, stale at once. */
+static void snapshot_principal(void *arg, const struct pc_principal_rec *rec)
+{
+	struct auth__data *d = arg;
+	struct auth__principal *e;
+	struct pc_pwhash hash;
+
+	if (pc_pwhash_parse(rec->password_hash, &hash, NULL, 0) != PC_OK)
+		return; /* the registry's own records were checked; a bad one stays out */
+	e = auth__cache_put(d, rec->id, rec, &hash);
+	if (e)
+		e->expires_ms = pc_mono_ms(); /* re-read from the registry on first use */
+}
+
+/*
+ * With plugin_opt_snapshot: load what it holds into the table (before the
+ * worker starts, so the registry's own answers replace it), then open it
+ * for the worker. A missing, old, exposed or damaged file is logged and
+ * leaves the table as it is; a path that cannot be written refuses to load.
+ */
+static int setup_snapshot(struct auth__data *d)
+{
+	struct auth__snapshot_info info;
+	char err[512];
+	int rc;
+
+	if (!d->conf.snapshot[0])
+		return MOSQ_ERR_SUCCESS;
+	rc = auth__snapshot_read(d->conf.snapshot, d->conf.snapshot_max_age_ms, pc_wall_ms(),
+	                         snapshot_principal, d, &info, err, sizeof err);
+	if (rc == PC_OK)
+		pc_log(&d->base.log, PC_LOG_NOTICE,
+		       "snapshot %s: %zu principals (%zu records, %lld s old)%s%s: used until the "
+		       "registry answers",
+		       d->conf.snapshot, info.principals, info.records,
+		       (long long)(info.age_ms / 1000), info.damage[0] ? "; stopped early: " : "",
+		       info.damage);
+	else if (rc == PC_ERR_EMPTY)
+		pc_log(&d->base.log, PC_LOG_INFO, "snapshot: %s", err);
+	else
+		pc_log(&d->base.log, PC_LOG_WARNING, "snapshot not used: %s", err);
+	d->snapshot = auth__snapshot_open(d->conf.snapshot, err, sizeof err);
+	if (!d->snapshot) {
+		pc_log(&d->base.log, PC_LOG_ERR, "plugin_opt_snapshot: %s", err);
+		return MOSQ_ERR_INVAL;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
 static void auth__free(struct auth__data *d)
 {
 	atomic_store(&d->stopping, true);
 	pb_backend_stop(&d->mongo_backend);
+	auth__snapshot_close(d->snapshot);
 	free(d->sync.batch);
 	auth__cache_cleanup(d);
 	auth__lookup_cleanup(d);
@@ -214,6 +286,12 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		rc = build_roles(d);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = parse_clientid_roles(d);
+	if (rc == MOSQ_ERR_SUCCESS) {
+		int n = snprintf(d->dev_prefix, sizeof d->dev_prefix, "%s%sdev/",
+		                 d->conf.topic_root, d->conf.topic_root[0] ? "/" : "");
+
+		d->dev_prefix_len = n > 0 ? (size_t)n : 0;
+	}
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	if (RAND_bytes(d->mac_key, sizeof d->mac_key) != 1) {
@@ -222,8 +300,9 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		goto fail;
 	}
 	lc = (struct auth__lockout_config){
-	    d->conf.lockout_attempts, d->conf.lockout_address_attempts, d->conf.lockout_window_ms,
-	    d->conf.lockout_time_ms, 100000};
+	    d->conf.lockout_attempts,         d->conf.lockout_user_attempts,
+	    d->conf.lockout_address_attempts, d->conf.lockout_window_ms,
+	    d->conf.lockout_time_ms,          100000};
 	d->lockout = auth__lockout_new(&lc);
 	rc = d->lockout ? auth__cache_init(d) : MOSQ_ERR_NOMEM;
 	if (rc == MOSQ_ERR_SUCCESS)
@@ -233,6 +312,8 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		                   &d->conf.backend, "precis-auth-reg");
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = auth__lookup_init(d);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = setup_snapshot(d);
 	if (rc != MOSQ_ERR_SUCCESS)
 		goto fail;
 	pb_backend_set_work(&d->mongo_backend, auth__sync_work, d);

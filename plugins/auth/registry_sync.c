@@ -59,6 +59,42 @@ static void flush(struct auth__data *d)
 	d->sync.batch = NULL;
 }
 
+/* A snapshot write failed: counted, logged at most once a minute. */
+static void snapshot_error(struct auth__data *d, const char *err)
+{
+	int64_t now = pc_wall_ms();
+
+	pb_count(&d->n.snapshot_errors, 1);
+	if (now - d->snapshot_err_logged_ms < 60000)
+		return;
+	d->snapshot_err_logged_ms = now;
+	pc_log(&d->base.log, PC_LOG_ERR, "snapshot: %s", err);
+}
+
+/* Mirror an update into the snapshot file, when there is one. */
+static void snapshot_update(struct auth__data *d, const struct auth__update *u)
+{
+	char err[512];
+	int rc = PC_OK;
+
+	if (!d->snapshot)
+		return;
+	switch (u->kind) {
+	case AUTH_UPD_PRINCIPAL:
+		rc = auth__snapshot_record(d->snapshot, &u->rec, NULL, err, sizeof err);
+		break;
+	case AUTH_UPD_ABSENT:
+	case AUTH_UPD_INVALID:
+		rc = auth__snapshot_record(d->snapshot, NULL, u->rec.id, err, sizeof err);
+		break;
+	case AUTH_UPD_LOADED:
+		rc = auth__snapshot_commit(d->snapshot, err, sizeof err);
+		break;
+	}
+	if (rc != PC_OK)
+		snapshot_error(d, err);
+}
+
 /* Append one update; false when out of memory (the update is lost, logged). */
 static bool post(struct auth__data *d, enum auth__update_kind kind,
                  const struct pc_principal_rec *rec, const char *id)
@@ -86,6 +122,7 @@ static bool post(struct auth__data *d, enum auth__update_kind kind,
 	} else if (id) {
 		snprintf(u->rec.id, sizeof u->rec.id, "%s", id);
 	}
+	snapshot_update(d, u);
 	if (d->sync.batch->n == AUTH_BATCH_MAX)
 		flush(d);
 	return true;
@@ -152,6 +189,8 @@ static int preload(struct auth__data *d, mongoc_client_t *client, char *err, siz
 
 	d->sync.gen++;
 	d->sync.load_started_ms = t0;
+	if (d->snapshot && auth__snapshot_begin(d->snapshot, err, errlen) != PC_OK)
+		snapshot_error(d, err); /* the appended file stays in use */
 	/* Requests queued while disconnected are answered by the preload. */
 	while ((r = pc_queue_pop(d->requests)) != NULL)
 		free(r);
@@ -310,6 +349,12 @@ int auth__sync_work(void *arg, void *conn, bool up, bool fresh, int64_t *next_ms
 	if (rc != PC_OK) {
 		pb_count(&d->n.backend_errors, 1);
 		return rc;
+	}
+	if (d->snapshot) { /* in step with the registry just now: say so on disk */
+		char serr[512];
+
+		if (auth__snapshot_flush(d->snapshot, pc_wall_ms(), serr, sizeof serr) != PC_OK)
+			snapshot_error(d, serr);
 	}
 	now = pc_mono_ms();
 	*next_ms = pc_queue_depth(d->requests) > 0

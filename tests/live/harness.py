@@ -173,13 +173,20 @@ class Services:
     def stop(self, *names):
         return self.run("stop", *names, check=False)
 
-    def log(self, name):
+    def log(self, name, all_runs=False):
+        """The log of the service's current run (scripts/services appends, and
+        starts each run with a '=== ... started by scripts/services' line), or
+        of every run."""
         path = os.path.join(self.var, name, name + ".log")
         try:
             with open(path, errors="replace") as f:
-                return f.read()
+                text = f.read()
         except FileNotFoundError:
             return ""
+        if all_runs:
+            return text
+        start = text.rfind("started by scripts/services\n")
+        return text[text.index("\n", start) + 1:] if start >= 0 else text
 
     def logs(self):
         return "\n".join("--- %s log ---\n%s" % (n, self.log(n)[-3000:])
@@ -194,7 +201,7 @@ class Services:
 
     def sanitizer_findings(self):
         """Sanitizer or valgrind reports about the broker (empty when clean)."""
-        log = self.log("mosquitto")
+        log = self.log("mosquitto", all_runs=True)
         found = [line for line in log.splitlines() if any(r in line for r in SANITIZER_REPORT)]
         found += valgrind_findings(os.path.join(self.var, "mosquitto", "valgrind.log"))
         return found
@@ -203,7 +210,7 @@ class Services:
         """Stop the services; raise if a sanitizer reported anything."""
         self.stop()
         findings = self.sanitizer_findings()
-        log = self.log("mosquitto")
+        log = self.log("mosquitto", all_runs=True)
         vg = os.path.join(self.var, "mosquitto", "valgrind.log")
         if findings and os.path.exists(vg):
             with open(vg, errors="replace") as f:

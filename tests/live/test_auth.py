@@ -276,8 +276,10 @@ class TestAcl(AuthCase):
         a = self.client_as("dev-ra")
         a.publish("dev/dev-rb/cmd", b"retained-evil", qos=1, retain=True).wait_for_publish()
         a.publish("dev/dev-ra/evt", b"retained-own", qos=1, retain=True).wait_for_publish()
-        seen = self.retained("dev/+/+", {"dev/dev-ra/evt": "retained-own"})
-        self.assertEqual(seen.get("dev/dev-ra/evt"), "retained-own")
+        # Neither is kept: the foreign topic by the ACL, the own one because
+        # retained publishes on dev/ topics need plugin_opt_retain_device.
+        seen = self.retained("dev/+/+", {"dev/dev-ra/evt": "retained-own"}, timeout=1.5)
+        self.assertNotIn("dev/dev-ra/evt", seen)
         self.assertNotIn("dev/dev-rb/cmd", seen)
 
     def test_will_to_foreign_topic_never_delivered(self):
@@ -555,8 +557,8 @@ class TestLockout(AuthCase):
         # Now even the right password is refused, without being checked.
         self.mqtt_client("dev-lock", username="dev-lock", password=pw, expect_rc=5)
         log = self.services.log("mosquitto")
-        self.assertIn("locking out username 'dev-lock'", log)
-        self.assertIn("username locked out after failed logins", log)
+        self.assertIn("locking out username 'dev-lock' from this address", log)
+        self.assertIn("username locked out from this address after failed logins", log)
         self.assertGreater(self.counter_grows("lockouts", before.get("lockouts", 0)),
                            before.get("lockouts", 0))
         self.assertGreater(self.counter_grows("logins/locked", before.get("logins/locked", 0)),
@@ -567,11 +569,16 @@ class TestLockout(AuthCase):
         time.sleep(max(0, 3.2 - (time.monotonic() - t_locked)))
         self.mqtt_client("dev-lock", username="dev-lock", password=pw)
 
-    def test_unknown_names_lock_the_username_too(self):
+    def test_probing_a_name_before_it_exists_does_not_lock_it(self):
+        # Made-up names count toward the address only (off here): a device
+        # provisioned later is not locked out by whoever probed its name first.
         for _ in range(3):
             self.mqtt_client("ghost", username="ghost", password="x", expect_rc=5)
-        self.provision("ghost", password="now-real")  # through precisctl: seen at once
-        self.mqtt_client("ghost", username="ghost", password="now-real", expect_rc=5)
+        self.provision("ghost", password="now-real")  # the change poll replaces "absent"
+
+        port = self.services.ports["mqtt"]
+        self.assertTrue(wait_for(lambda: raw_connect(port, b"ghost", b"ghost", b"now-real") == 0,
+                                 5 * slowdown(), interval=0.3))
 
 
 class TestNoLookup(AuthCase):

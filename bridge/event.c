@@ -1,7 +1,8 @@
 /*
- * event.c - parse and check one behaviour event (see event.h). libbson
- * turns the JSON into BSON (one data model end to end), then each field
- * is read by name with its type checked.
+ * event.c - parse and check one behaviour event (see event.h). The shared
+ * acceptor (common/json_bson.c) turns the JSON into BSON, as the store
+ * does with the same bytes, then each field is read by name with its type
+ * checked; ts follows the one ts rule (pc_ts_from_iter).
  */
 #include <math.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "event.h"
 #include "precis/error.h"
 #include "precis/event_id.h"
+#include "precis/json_bson.h"
 #include "precis/topic.h"
 
 static const char *const type_names[BR_EVT_NTYPES] = {"view", "click", "cart", "purchase", "rate"};
@@ -72,7 +74,6 @@ enum br_evt_bad br_event_parse(const void *payload, size_t len, struct br_event 
                                size_t errlen)
 {
 	bson_t b;
-	bson_error_t berr;
 	bson_iter_t it;
 	enum br_evt_bad rc;
 	const char *s;
@@ -80,11 +81,8 @@ enum br_evt_bad br_event_parse(const void *payload, size_t len, struct br_event 
 	int t;
 
 	memset(out, 0, sizeof *out);
-	if (len == 0 || ((const char *)payload)[0] != '{' ||
-	    !bson_init_from_json(&b, payload, (ssize_t)len, &berr)) {
-		pc_errf(err, errlen, PC_ERR_INVAL, "not a JSON object");
+	if (pc_json_object_to_bson(payload, len, &b, err, errlen) != PC_OK)
 		return BR_BAD_JSON;
-	}
 	if ((rc = read_checked(&b, PC_EVENT_ID, true, pc_event_id_check, out->id, err, errlen)) !=
 	        BR_BAD_NONE ||
 	    (rc = read_id(&b, "user", false, out->user, err, errlen)) != BR_BAD_NONE ||
@@ -126,18 +124,10 @@ enum br_evt_bad br_event_parse(const void *payload, size_t len, struct br_event 
 		goto out;
 	}
 	if (bson_iter_init_find(&it, &b, "ts")) {
-		if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) {
-			out->ts_ms = bson_iter_as_int64(&it);
-		} else if (BSON_ITER_HOLDS_DOUBLE(&it) &&
-		           bson_iter_double(&it) == floor(bson_iter_double(&it)) &&
-		           fabs(bson_iter_double(&it)) < 9e15) {
-			out->ts_ms = (int64_t)bson_iter_double(&it);
-		} else {
-			rc = bad(err, errlen, BR_BAD_TYPE, "not an integer (ms):", "ts");
-			goto out;
-		}
-		if (out->ts_ms < 0 || out->ts_ms > INT64_C(253402300799999)) {
-			rc = bad(err, errlen, BR_BAD_RANGE, "outside 1970..9999:", "ts");
+		int trc = pc_ts_from_iter(&it, &out->ts_ms, err, errlen);
+
+		if (trc != PC_OK) {
+			rc = trc == PC_ERR_RANGE ? BR_BAD_RANGE : BR_BAD_TYPE;
 			goto out;
 		}
 		out->has_ts = true;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "command.h"
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 
 static atomic_uint_fast64_t *state_counter(struct command__data *d, const char *state)
@@ -36,7 +36,7 @@ static atomic_uint_fast64_t *state_counter(struct command__data *d, const char *
 void command__notice(struct command__data *d, const char *msg, size_t len, bool own)
 {
 	const char *sp1 = memchr(msg, ' ', len), *sp2, *json;
-	struct command__jmember m[16];
+	struct pc_jmember m[16];
 	char dev[PC_ID_MAX + 1], origin[64], state[16] = "", cid[COMMAND_CID_MAX + 1] = "";
 	char topic[PC_TOPIC_MAX + 1];
 	atomic_uint_fast64_t *counter;
@@ -56,13 +56,13 @@ void command__notice(struct command__data *d, const char *msg, size_t len, bool 
 	pb_count(&d->stats.notices, 1);
 	json = sp2 + 1;
 	jlen = len - (size_t)(json - msg);
-	if (command__json_object(json, jlen, m, 16, &n, NULL, 0) != PC_OK)
+	if (pc_json_object(json, jlen, m, 16, &n, NULL, 0) != PC_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		if (command__json_key_is(&m[i], "state"))
-			command__json_string(&m[i].value, state, sizeof state, NULL);
-		else if (command__json_key_is(&m[i], "id"))
-			command__json_string(&m[i].value, cid, sizeof cid, NULL);
+		if (pc_json_key_is(&m[i], "state"))
+			pc_json_string(&m[i].value, state, sizeof state, NULL);
+		else if (pc_json_key_is(&m[i], "id"))
+			pc_json_string(&m[i].value, cid, sizeof cid, NULL);
 	}
 	if ((counter = state_counter(d, state)) != NULL)
 		pb_count(counter, 1);

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 #include "protocol.h"
 
@@ -75,23 +75,23 @@ int command__cid_split(const char *cid, size_t len, const char **dev, size_t *de
 
 /* ---- member helpers ---- */
 
-static const struct command__jmember *member(const struct command__jmember *m, size_t n,
+static const struct pc_jmember *member(const struct pc_jmember *m, size_t n,
                                              const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (command__json_key_is(&m[i], name))
+		if (pc_json_key_is(&m[i], name))
 			return &m[i];
 	return NULL;
 }
 
 /* Refuse any member whose name is not in allowed (NULL-terminated). */
-static int only(const struct command__jmember *m, size_t n, const char *const *allowed, char *err,
+static int only(const struct pc_jmember *m, size_t n, const char *const *allowed, char *err,
                 size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
 
-		while (allowed[k] && !command__json_key_is(&m[i], allowed[k]))
+		while (allowed[k] && !pc_json_key_is(&m[i], allowed[k]))
 			k++;
 		if (!allowed[k])
 			return pc_errf(err, errlen, PC_ERR_UNKNOWN_KEY, "unknown member \"%.*s\"",
@@ -100,11 +100,11 @@ static int only(const struct command__jmember *m, size_t n, const char *const *a
 	return PC_OK;
 }
 
-static int int_member(const struct command__jmember *v, const char *name, int64_t lo, int64_t hi,
+static int int_member(const struct pc_jmember *v, const char *name, int64_t lo, int64_t hi,
                       int64_t *out, char *err, size_t errlen)
 {
 	int64_t x;
-	int rc = command__json_int(&v->value, &x);
+	int rc = pc_json_int(&v->value, &x);
 
 	if (rc == PC_ERR_INVAL)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "\"%s\" must be an integer", name);
@@ -115,10 +115,10 @@ static int int_member(const struct command__jmember *v, const char *name, int64_
 	return PC_OK;
 }
 
-static int str_member(const struct command__jmember *v, const char *name, char *buf, size_t buflen,
+static int str_member(const struct pc_jmember *v, const char *name, char *buf, size_t buflen,
                       char *err, size_t errlen)
 {
-	int rc = command__json_string(&v->value, buf, buflen, NULL);
+	int rc = pc_json_string(&v->value, buf, buflen, NULL);
 
 	if (rc == PC_ERR_TOO_LONG)
 		return pc_errf(err, errlen, PC_ERR_TOO_LONG, "\"%s\" is longer than %zu bytes",
@@ -128,11 +128,11 @@ static int str_member(const struct command__jmember *v, const char *name, char *
 	return PC_OK;
 }
 
-static int members(const char *p, size_t len, struct command__jmember *m, size_t *n, char *err,
+static int members(const char *p, size_t len, struct pc_jmember *m, size_t *n, char *err,
                    size_t errlen)
 {
 	char why[160];
-	int rc = command__json_object(p, len, m, MAX_MEMBERS, n, why, sizeof why);
+	int rc = pc_json_object(p, len, m, MAX_MEMBERS, n, why, sizeof why);
 
 	if (rc != PC_OK)
 		return pc_errf(err, errlen, rc, "%s", why);
@@ -143,8 +143,8 @@ static int members(const char *p, size_t len, struct command__jmember *m, size_t
 
 int command__hb_parse(const char *p, size_t len, struct command__hb *hb, char *err, size_t errlen)
 {
-	struct command__jmember m[MAX_MEMBERS];
-	const struct command__jmember *v;
+	struct pc_jmember m[MAX_MEMBERS];
+	const struct pc_jmember *v;
 	size_t n;
 	int64_t x;
 	int rc;
@@ -166,7 +166,7 @@ int command__hb_parse(const char *p, size_t len, struct command__hb *hb, char *e
 		hb->has_interval = true;
 		hb->interval_ms = x * 1000;
 	}
-	if ((v = member(m, n, "status")) != NULL && v->value.type != COMMAND_J_OBJECT)
+	if ((v = member(m, n, "status")) != NULL && v->value.type != PC_J_OBJECT)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "\"status\" must be an object");
 	return PC_OK;
 }
@@ -184,8 +184,8 @@ int command__ack_parse(const char *p, size_t len, const char *corr, size_t corrl
                        struct command__ack *a, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"id", "status", "result", NULL};
-	struct command__jmember m[MAX_MEMBERS];
-	const struct command__jmember *v;
+	struct pc_jmember m[MAX_MEMBERS];
+	const struct pc_jmember *v;
 	const char *dev;
 	size_t n, devlen, cidlen;
 	char status[16];
@@ -224,8 +224,8 @@ int command__ack_parse(const char *p, size_t len, const char *corr, size_t corrl
 	if (a->status > COMMAND_ACK_REJECTED)
 		return pc_errf(err, errlen, PC_ERR_INVAL,
 		               "\"status\" must be \"ok\", \"error\" or \"rejected\"");
-	if ((v = member(m, n, "result")) != NULL && v->value.type != COMMAND_J_NULL) {
-		if (v->value.type != COMMAND_J_OBJECT)
+	if ((v = member(m, n, "result")) != NULL && v->value.type != PC_J_NULL) {
+		if (v->value.type != PC_J_OBJECT)
 			return pc_errf(err, errlen, PC_ERR_INVAL,
 			               "\"result\" must be an object or null");
 		a->result = v->value.p;
@@ -249,7 +249,7 @@ int command__request_check(const struct command__request *r, char *err, size_t e
 	    {"delay", r->delay_ms, 0, COMMAND_DELAY_MAX},
 	};
 	size_t oplen = strlen(r->op), sklen = strlen(r->supersede);
-	enum command__jtype t;
+	enum pc_jtype t;
 	char why[160];
 
 	if (oplen == 0)
@@ -260,10 +260,10 @@ int command__request_check(const struct command__request *r, char *err, size_t e
 			               "\"op\" may hold only A-Z a-z 0-9 . _ : / -");
 	if (sklen && pc_id_check(r->supersede, sklen, why, sizeof why) != PC_OK)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "\"supersede\": %s", why);
-	if (!r->args || command__json_check(r->args, r->args_len, &t, why, sizeof why) != PC_OK)
+	if (!r->args || pc_json_check(r->args, r->args_len, &t, why, sizeof why) != PC_OK)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "\"args\": %s",
 		               r->args ? why : "missing");
-	if (t != COMMAND_J_OBJECT)
+	if (t != PC_J_OBJECT)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "\"args\" must be an object");
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
 		if (nums[i].v < nums[i].lo || nums[i].v > nums[i].hi)
@@ -289,8 +289,8 @@ int command__request_parse(const char *p, size_t len, int64_t now_ms,
 	    {"attempts", 1, COMMAND_ATTEMPTS_MAX, &r->attempts},
 	    {"delay", 0, COMMAND_DELAY_MAX, &r->delay_ms},
 	};
-	struct command__jmember m[MAX_MEMBERS];
-	const struct command__jmember *v;
+	struct pc_jmember m[MAX_MEMBERS];
+	const struct pc_jmember *v;
 	size_t n;
 	int rc;
 
@@ -310,7 +310,7 @@ int command__request_parse(const char *p, size_t len, int64_t now_ms,
 	if ((rc = str_member(v, "op", r->op, sizeof r->op, err, errlen)) != PC_OK)
 		return rc;
 	if ((v = member(m, n, "args")) != NULL) {
-		if (v->value.type != COMMAND_J_OBJECT)
+		if (v->value.type != PC_J_OBJECT)
 			return pc_errf(err, errlen, PC_ERR_INVAL, "\"args\" must be an object");
 		r->args = v->value.p;
 		r->args_len = v->value.len;
@@ -326,7 +326,7 @@ int command__request_parse(const char *p, size_t len, int64_t now_ms,
 		if (member(m, n, "ttl"))
 			return pc_errf(err, errlen, PC_ERR_INVAL,
 			               "give \"ttl\" or \"expires\", not both");
-		if (command__json_int(&v->value, &at) != PC_OK || at - now_ms < COMMAND_TTL_MIN ||
+		if (pc_json_int(&v->value, &at) != PC_OK || at - now_ms < COMMAND_TTL_MIN ||
 		    at - now_ms > COMMAND_TTL_MAX)
 			return pc_errf(err, errlen, PC_ERR_RANGE,
 			               "\"expires\" must be an epoch time in ms, 100 ms to 30 days "

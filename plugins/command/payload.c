@@ -12,38 +12,38 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "json.h"
+#include "precis/json.h"
 #include "protocol.h"
 
 char *command__cmd_payload(const char *cid, const char *op, const char *args, int64_t ts,
                            int64_t expires, int64_t attempt, size_t *len)
 {
-	struct command__buf b = {0};
+	struct pc_buf b = {0};
 
-	command__buf_str(&b, "{\"id\":");
-	command__buf_json_string(&b, cid, strlen(cid));
-	command__buf_str(&b, ",\"op\":");
-	command__buf_json_string(&b, op, strlen(op));
-	command__buf_str(&b, ",\"args\":");
-	command__buf_str(&b, args && args[0] ? args : "{}");
-	command__buf_printf(&b,
+	pc_buf_str(&b, "{\"id\":");
+	pc_buf_json_string(&b, cid, strlen(cid));
+	pc_buf_str(&b, ",\"op\":");
+	pc_buf_json_string(&b, op, strlen(op));
+	pc_buf_str(&b, ",\"args\":");
+	pc_buf_str(&b, args && args[0] ? args : "{}");
+	pc_buf_printf(&b,
 	                    ",\"ts\":%" PRId64 ",\"expires\":%" PRId64 ",\"attempt\":%" PRId64 "}",
 	                    ts, expires, attempt);
-	return command__buf_take(&b, len);
+	return pc_buf_take(&b, len);
 }
 
 char *command__hb_ack_payload(int64_t ts, int64_t pending, const char *error, size_t *len)
 {
-	struct command__buf b = {0};
+	struct pc_buf b = {0};
 
-	command__buf_printf(&b, "{\"ts\":%" PRId64 ",\"pending\":%" PRId64, ts,
+	pc_buf_printf(&b, "{\"ts\":%" PRId64 ",\"pending\":%" PRId64, ts,
 	                    pending < 0 ? 0 : pending);
 	if (error) {
-		command__buf_str(&b, ",\"error\":");
-		command__buf_json_string(&b, error, strlen(error));
+		pc_buf_str(&b, ",\"error\":");
+		pc_buf_json_string(&b, error, strlen(error));
 	}
-	command__buf_str(&b, "}");
-	return command__buf_take(&b, len);
+	pc_buf_str(&b, "}");
+	return pc_buf_take(&b, len);
 }
 
 /* Decimal digits of v at p; returns the end. No printf: this runs for every heartbeat. */
@@ -87,32 +87,32 @@ size_t command__hb_ack_text(char *buf, size_t n, int64_t ts, int64_t pending)
 char *command__presence_payload(bool online, int64_t at, int64_t seq, const char *reason,
                                 size_t *len)
 {
-	struct command__buf b = {0};
+	struct pc_buf b = {0};
 
-	command__buf_printf(
+	pc_buf_printf(
 	    &b, "{\"online\":%s,\"at\":%" PRId64 ",\"seq\":", online ? "true" : "false", at);
 	if (seq < 0)
-		command__buf_str(&b, "null");
+		pc_buf_str(&b, "null");
 	else
-		command__buf_printf(&b, "%" PRId64, seq);
-	command__buf_str(&b, ",\"reason\":");
-	command__buf_json_string(&b, reason, strlen(reason));
-	command__buf_str(&b, "}");
-	return command__buf_take(&b, len);
+		pc_buf_printf(&b, "%" PRId64, seq);
+	pc_buf_str(&b, ",\"reason\":");
+	pc_buf_json_string(&b, reason, strlen(reason));
+	pc_buf_str(&b, "}");
+	return pc_buf_take(&b, len);
 }
 
 char *command__refused_payload(const char *op, int64_t at, const char *error, size_t *len)
 {
-	struct command__buf b = {0};
+	struct pc_buf b = {0};
 
-	command__buf_printf(&b,
+	pc_buf_printf(&b,
 	                    "{\"id\":null,\"state\":\"refused\",\"at\":%" PRId64 ",\"op\":", at);
 	if (op && op[0])
-		command__buf_json_string(&b, op, strlen(op));
+		pc_buf_json_string(&b, op, strlen(op));
 	else
-		command__buf_str(&b, "null");
-	command__buf_str(&b, ",\"error\":");
-	command__buf_json_string(&b, error, strlen(error));
-	command__buf_str(&b, "}");
-	return command__buf_take(&b, len);
+		pc_buf_str(&b, "null");
+	pc_buf_str(&b, ",\"error\":");
+	pc_buf_json_string(&b, error, strlen(error));
+	pc_buf_str(&b, "}");
+	return pc_buf_take(&b, len);
 }

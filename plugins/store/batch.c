@@ -48,7 +48,7 @@ bool store__batch_decode(struct store__data *d, const struct store__record *rec,
 	const char *id;
 	size_t id_len;
 	struct store__payload p;
-	int route;
+	int route, rc;
 
 	if (rec->topic_len >= sizeof topic) {
 		pb_count(&d->c.dropped_unrouted, 1);
@@ -72,9 +72,10 @@ bool store__batch_decode(struct store__data *d, const struct store__record *rec,
 	item->rec_seq = rec->seq;
 	item->id = pc_sample_id(d->spool.epoch, rec->seq);
 	item->uncertain = rec->seq < d->w.uncertain_upto;
-	if (store__payload_decode(rec->payload, rec->payload_len, rec->recv_ms,
-	                          d->conf.nested_arrays == STORE_NESTED_WRAP, &p, err,
-	                          sizeof err) == PC_OK) {
+	rc = store__payload_decode(rec->payload, rec->payload_len, rec->recv_ms,
+	                           d->conf.nested_arrays == STORE_NESTED_WRAP, &p, err, sizeof err);
+
+	if (rc == PC_OK) {
 		item->t_ms = p.t_ms;
 		store__sample_build(&item->sample, item->id, p.t_ms, &p.doc, NULL, 0, p.fixes);
 		item->stats_doc = true;
@@ -83,7 +84,9 @@ bool store__batch_decode(struct store__data *d, const struct store__record *rec,
 		if (p.ts_bad)
 			pb_count(&d->c.bad_ts, 1);
 		bson_destroy(&p.doc);
-	} else if (d->conf.non_json == STORE_NONJSON_BINARY) {
+	} else if (rc == PC_ERR_INVAL && d->conf.non_json == STORE_NONJSON_BINARY) {
+		/* Not JSON: kept as bytes. A JSON object BSON cannot hold is
+		 * refused below in either mode: it is JSON, not opaque bytes. */
 		item->t_ms = rec->recv_ms;
 		store__sample_build(&item->sample, item->id, rec->recv_ms, NULL, rec->payload,
 		                    rec->payload_len, 0);

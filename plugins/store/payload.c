@@ -1,10 +1,8 @@
 /*
  * payload.c - JSON payload -> sanitized BSON document (rules in payload.h).
  *
- * Three steps: find the extent of the top-level JSON object (a quote- and
- * escape-aware brace scan, so "{..}{..}" and trailing text are refused:
- * libbson alone would keep the first object and ignore the rest), let
- * libbson parse it, then copy it through the data rules. Keys are
+ * Two steps: the shared acceptor (common/json_bson.c: valid UTF-8, exactly
+ * one RFC 8259 object, then libbson), then a copy through the data rules. Keys are
  * rewritten before duplicates are looked for, so "a.b" and "a．b" count as
  * the same key. Called by the writer for every record it persists.
  */
@@ -15,6 +13,7 @@
 #include "payload.h"
 #include "precis/error.h"
 #include "precis/hmap.h"
+#include "precis/json_bson.h"
 
 /* U+FF0E FULLWIDTH FULL STOP and U+FF04 FULLWIDTH DOLLAR SIGN, UTF-8. */
 #define FW_DOT    "\xef\xbc\x8e"
@@ -30,57 +29,6 @@ struct ctx {
 	bool wrap;
 	unsigned fixes;
 };
-
-static bool is_ws(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/*
- * object_extent - when p[0..len) is optional whitespace, one JSON object
- * and optional whitespace, set [*start, *end) to the object and return
- * true. Only braces, brackets and strings are tracked; libbson checks the
- * rest.
- */
-static bool object_extent(const uint8_t *p, size_t len, size_t *start, size_t *end)
-{
-	size_t i = 0, depth = 0;
-	bool in_str = false;
-
-	while (i < len && is_ws(p[i]))
-		i++;
-	if (i == len || p[i] != '{')
-		return false;
-	*start = i;
-	for (; i < len; i++) {
-		uint8_t c = p[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (depth == 0)
-				return false;
-			if (--depth == 0) {
-				*end = i + 1;
-				for (i++; i < len; i++) {
-					if (!is_ws(p[i]))
-						return false;
-				}
-				return true;
-			}
-		}
-	}
-	return false;
-}
 
 /* fix_key - key with the rules applied, in a malloc'ed string; *changed when it differs. */
 static char *fix_key(const char *key, size_t len, size_t *out_len, bool *changed)
@@ -336,33 +284,13 @@ static void copy_array(struct ctx *c, bson_t *dst, const bson_iter_t *first)
 	}
 }
 
-/* sample_time - the "ts" member as milliseconds, when it is a usable time. */
+/* sample_time - the "ts" member as milliseconds, by the one ts rule (json_bson.h). */
 static bool sample_time(const bson_t *doc, int64_t *t, bool *present)
 {
 	bson_iter_t it;
-	double v;
 
 	*present = bson_iter_init_find(&it, doc, "ts");
-	if (!*present)
-		return false;
-	switch (bson_iter_type(&it)) {
-	case BSON_TYPE_INT32:
-	case BSON_TYPE_INT64:
-		*t = bson_iter_as_int64(&it);
-		break;
-	case BSON_TYPE_DATE_TIME:
-		*t = bson_iter_date_time(&it);
-		break;
-	case BSON_TYPE_DOUBLE:
-		v = floor(bson_iter_double(&it));
-		if (!(v >= 0 && v <= (double)STORE_TS_MAX))
-			return false;
-		*t = (int64_t)v;
-		break;
-	default:
-		return false;
-	}
-	return *t >= 0 && *t <= STORE_TS_MAX;
+	return *present && pc_ts_from_iter(&it, t, NULL, 0) == PC_OK;
 }
 
 /* store__payload_decode - contract in payload.h. */
@@ -370,19 +298,14 @@ int store__payload_decode(const uint8_t *payload, size_t len, int64_t recv_ms, b
                           struct store__payload *out, char *err, size_t errlen)
 {
 	struct ctx c = {.wrap = wrap_nested};
-	size_t start, end;
-	bson_error_t berr;
 	bson_iter_t it;
 	bson_t raw;
 	bool present;
+	int rc;
 
-	if (!bson_utf8_validate((const char *)payload, len, true))
-		return pc_errf(err, errlen, PC_ERR_INVAL, "not valid UTF-8");
-	if (!object_extent(payload, len, &start, &end))
-		return pc_errf(err, errlen, PC_ERR_INVAL, "not one JSON object");
-	if (!bson_init_from_json(&raw, (const char *)payload + start, (ssize_t)(end - start),
-	                         &berr))
-		return pc_errf(err, errlen, PC_ERR_INVAL, "%s", berr.message);
+	rc = pc_json_object_to_bson(payload, len, &raw, err, errlen);
+	if (rc != PC_OK)
+		return rc;
 	bson_init(&out->doc);
 	if (bson_iter_init(&it, &raw))
 		copy_object(&c, &out->doc, &it);

@@ -29,8 +29,10 @@
 
 #include <bson/bson.h>
 
-/* Largest sample time accepted from "ts": 9999-12-31T23:59:59.999Z. */
-#define STORE_TS_MAX INT64_C(253402300799999)
+#include "precis/json_bson.h"
+
+/* Largest sample time accepted from "ts" (the one ts rule: json_bson.h). */
+#define STORE_TS_MAX PC_TS_MAX
 
 struct store__payload {
 	bson_t doc;     /* the payload after the data rules; bson_destroy it */
@@ -41,11 +43,13 @@ struct store__payload {
 
 /*
  * store__payload_decode - parse payload[0..len) (a JSON object, optional
- * whitespace around it, valid UTF-8) into out. wrap_nested controls the
- * nested-array rule. recv_ms is the time used when "ts" is absent or not a
- * number (or date) in 0..STORE_TS_MAX. Returns PC_OK (destroy out->doc),
- * or PC_ERR_INVAL when the payload is not a JSON object libbson can read
- * (out->doc is then not initialised), with a short reason in (err, errlen).
+ * whitespace around it, valid UTF-8: pc_json_object_to_bson) into out.
+ * wrap_nested controls the nested-array rule. recv_ms is the time used
+ * when "ts" is absent or breaks the ts rule (pc_ts_from_iter: an integer
+ * in 0..STORE_TS_MAX; 1.5 is not). Returns PC_OK (destroy out->doc),
+ * PC_ERR_INVAL when the payload is not one JSON object, or PC_ERR_RANGE
+ * when it is one BSON cannot hold (a member name with U+0000); out->doc
+ * is then not initialised, and (err, errlen) has a short reason.
  */
 int store__payload_decode(const uint8_t *payload, size_t len, int64_t recv_ms, bool wrap_nested,
                           struct store__payload *out, char *err, size_t errlen);

@@ -174,7 +174,8 @@ class TestStoreData(StoreCase):
         sanitized = self.stats().get("sanitized", 0)
         before = self.stats().get("persisted", 0)
         raw = [
-            '{"n": 1, "a": NaN, "b": Infinity, "c": -Infinity}',
+            '{"n": 1, "a": {"$numberDouble": "NaN"}, "b": {"$numberDouble": "Infinity"}, '
+            '"c": {"$numberDouble": "-Infinity"}}',
             '{"n": 2, "a.b": 1, "$set": 2, "x$": 3}',
             '{"n": 3, "m": [[1, 2], [3, [4]]]}',
             '{"n": 4, "k": 1, "k": 2}',
@@ -198,7 +199,9 @@ class TestStoreData(StoreCase):
         dev = "bin-1"
         c = self.client_as(dev)
         before = self.stats()
-        payloads = [b"not json", b"\x00\xff\xfe", b"[1, 2]", b"42", b'{"a": 1} trailing', b""]
+        # Bare NaN is not JSON (RFC 8259), and the bridge and the command plugin say so too.
+        payloads = [b"not json", b"\x00\xff\xfe", b"[1, 2]", b"42", b'{"a": 1} trailing', b"",
+                    b'{"a": NaN}', b'{"a": 1}{"b": 2}']
         self.publish_all(c, "dev/%s/data" % dev, payloads)
         self.persisted_at_least(before.get("persisted", 0) + len(payloads))
         self.wait_stat("binary", lambda v: v == before.get("binary", 0) + len(payloads),
@@ -209,6 +212,18 @@ class TestStoreData(StoreCase):
         rc, lines, err = self.precisctl_lines("data", dev)
         self.assertEqual(rc, 0, err)
         self.assertTrue(all(x.get("bin") is True for x in lines))
+
+    def test_json_that_bson_cannot_hold_is_dropped_not_kept_as_bytes(self):
+        dev = "unholdable-1"
+        c = self.client_as(dev)
+        before = self.stats()
+        payloads = [b'{"big": 9223372036854775808}', b'{"huge": 1e999}', b'{"k\\u0000": 1}']
+        self.publish_all(c, "dev/%s/data" % dev, payloads + [b'{"ok": 1}'])
+        self.wait_stat("dropped/malformed",
+                       lambda v: v == before.get("dropped/malformed", 0) + len(payloads), 10 * SLOW)
+        self.persisted_at_least(before.get("persisted", 0) + 1)
+        self.assertEqual([s["d"] for s in self.samples(dev)], [{"ok": 1}])
+        self.assertIn("BSON cannot hold", self.services.log("mosquitto"))
 
     def test_events_go_to_events(self):
         dev = "evt-1"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cu_run.h"
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 #include "protocol.h"
 
@@ -18,7 +18,7 @@ static void check(char *s, const size_t *lenp, const char *want)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(s, want);
 	CU_ASSERT_EQUAL(len, strlen(want));
-	CU_ASSERT_EQUAL(command__json_check(s, len, NULL, NULL, 0), PC_OK);
+	CU_ASSERT_EQUAL(pc_json_check(s, len, NULL, NULL, 0), PC_OK);
 	free(s);
 }
 

@@ -1,20 +1,22 @@
 /*
- * json.c - a strict JSON scanner and writer for the command protocol.
+ * json_scan.c - the strict JSON scanner of every precis component (json.h).
  *
  * Devices and ops tools send small JSON objects (heartbeats, acks,
- * command requests). This file validates such a text against RFC 8259
+ * command requests, data, events). This file validates such a text against RFC 8259
  * (UTF-8 per RFC 3629, no NaN or Infinity, no trailing commas, nesting
- * bounded by COMMAND_JSON_DEPTH), lists the members of a top-level object
+ * bounded by PC_JSON_DEPTH), lists the members of a top-level object
  * as spans into the caller's text, and decodes string and integer
  * members. A span of a nested value is the exact text the sender wrote,
  * so `args` and `result` are stored and forwarded byte for byte, never
  * re-serialised. json_write.c holds the other half, the writer. Pure
  * code: no I/O, no globals, thread-safe; used on the broker thread, by
- * the workers and by precisctl.
+ * the workers, by precis-bridge and by precisctl.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 
 struct scan {
@@ -30,6 +32,13 @@ static int fail(struct scan *sc, const char *what)
 	               what);
 }
 
+/* Valid JSON, but outside what a BSON document (and so precis) can hold. */
+static int fail_range(struct scan *sc, const char *what)
+{
+	return pc_errf(sc->err, sc->errlen, PC_ERR_RANGE,
+	               "JSON at byte %zu that BSON cannot hold: %s", sc->pos, what);
+}
+
 static void skip_ws(struct scan *sc)
 {
 	while (sc->pos < sc->len) {
@@ -41,7 +50,7 @@ static void skip_ws(struct scan *sc)
 	}
 }
 
-size_t command__utf8_len(const unsigned char *p, size_t n)
+size_t pc_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned c = p[0];
 
@@ -86,8 +95,13 @@ static int hex4(const char *p, unsigned *out)
 	return 0;
 }
 
-/* A string starting at the opening quote; leaves pos after the closing quote. */
-static int scan_string(struct scan *sc)
+/*
+ * A string starting at the opening quote; leaves pos after the closing
+ * quote. \u escapes must form whole characters (a high surrogate followed
+ * by a low one); a member name (key) may not contain U+0000, which no BSON
+ * document can hold as a key.
+ */
+static int scan_string(struct scan *sc, bool key)
 {
 	sc->pos++; /* the quote */
 	while (sc->pos < sc->len) {
@@ -107,9 +121,21 @@ static int scan_string(struct scan *sc)
 				break;
 			c = (unsigned char)sc->s[sc->pos + 1];
 			if (c == 'u') {
+				unsigned lo;
+
 				if (sc->pos + 6 > sc->len || hex4(sc->s + sc->pos + 2, &u) != 0)
 					return fail(sc, "bad \\u escape");
-				sc->pos += 6;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return fail(sc, "a lone low surrogate");
+				if (u >= 0xd800 && u <= 0xdbff &&
+				    (sc->pos + 12 > sc->len || sc->s[sc->pos + 6] != '\\' ||
+				     sc->s[sc->pos + 7] != 'u' ||
+				     hex4(sc->s + sc->pos + 8, &lo) != 0 || lo < 0xdc00 ||
+				     lo > 0xdfff))
+					return fail(sc, "a lone high surrogate");
+				if (u == 0 && key)
+					return fail_range(sc, "U+0000 in a member name");
+				sc->pos += u >= 0xd800 && u <= 0xdbff ? 12 : 6;
 				continue;
 			}
 			if (!strchr("\"\\/bfnrt", c))
@@ -117,7 +143,7 @@ static int scan_string(struct scan *sc)
 			sc->pos += 2;
 			continue;
 		}
-		n = command__utf8_len((const unsigned char *)sc->s + sc->pos, sc->len - sc->pos);
+		n = pc_utf8_len((const unsigned char *)sc->s + sc->pos, sc->len - sc->pos);
 		if (n == 0)
 			return fail(sc, "invalid UTF-8");
 		sc->pos += n;
@@ -130,10 +156,37 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* Longest number text accepted (digits, sign, point, exponent). */
+#define NUMBER_MAX 400
+
+/*
+ * Whether the number text t[0..n) (valid JSON syntax) is one BSON can
+ * hold, as libbson would read it: an integer (no fraction or exponent)
+ * within int64_t, or a double that does not overflow to infinity.
+ */
+static bool number_fits(const char *t, size_t n, bool integer)
+{
+	static const char max[] = "9223372036854775807", min[] = "-9223372036854775808";
+	char buf[NUMBER_MAX + 1];
+	double v;
+
+	if (integer) {
+		const char *lim = t[0] == '-' ? min : max;
+		size_t ln = strlen(lim);
+
+		return n < ln || (n == ln && memcmp(t, lim, n) <= 0);
+	}
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	v = strtod(buf, NULL);
+	return isfinite(v);
+}
+
 static int scan_number(struct scan *sc)
 {
 	const char *s = sc->s;
 	size_t p = sc->pos;
+	bool integer = true;
 
 	if (p < sc->len && s[p] == '-')
 		p++;
@@ -145,6 +198,7 @@ static int scan_number(struct scan *sc)
 		while (p < sc->len && is_digit(s[p]))
 			p++;
 	if (p < sc->len && s[p] == '.') {
+		integer = false;
 		p++;
 		if (p >= sc->len || !is_digit(s[p]))
 			return fail(sc, "bad fraction");
@@ -152,6 +206,7 @@ static int scan_number(struct scan *sc)
 			p++;
 	}
 	if (p < sc->len && (s[p] == 'e' || s[p] == 'E')) {
+		integer = false;
 		p++;
 		if (p < sc->len && (s[p] == '+' || s[p] == '-'))
 			p++;
@@ -160,6 +215,11 @@ static int scan_number(struct scan *sc)
 		while (p < sc->len && is_digit(s[p]))
 			p++;
 	}
+	if (p - sc->pos > NUMBER_MAX)
+		return fail_range(sc, "a number over 400 characters");
+	if (!number_fits(s + sc->pos, p - sc->pos, integer))
+		return fail_range(sc, integer ? "an integer outside 64 bits"
+		                              : "a number outside a double's range");
 	sc->pos = p;
 	return PC_OK;
 }
@@ -174,16 +234,16 @@ static int scan_literal(struct scan *sc, const char *word)
 	return PC_OK;
 }
 
-static int scan_value(struct scan *sc, int depth, enum command__jtype *type);
+static int scan_value(struct scan *sc, int depth, enum pc_jtype *type);
 
 /* An array or object starting at its bracket. */
 static int scan_container(struct scan *sc, int depth, bool object)
 {
 	char close = object ? '}' : ']';
-	enum command__jtype t;
+	enum pc_jtype t;
 	int rc;
 
-	if (depth >= COMMAND_JSON_DEPTH)
+	if (depth >= PC_JSON_DEPTH)
 		return fail(sc, "nested too deeply");
 	sc->pos++;
 	skip_ws(sc);
@@ -196,7 +256,7 @@ static int scan_container(struct scan *sc, int depth, bool object)
 		if (object) {
 			if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
 				return fail(sc, "expected a member name");
-			if ((rc = scan_string(sc)) != PC_OK)
+			if ((rc = scan_string(sc, true)) != PC_OK)
 				return rc;
 			skip_ws(sc);
 			if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
@@ -218,41 +278,40 @@ static int scan_container(struct scan *sc, int depth, bool object)
 	}
 }
 
-static int scan_value(struct scan *sc, int depth, enum command__jtype *type)
+static int scan_value(struct scan *sc, int depth, enum pc_jtype *type)
 {
 	skip_ws(sc);
 	if (sc->pos >= sc->len)
 		return fail(sc, "unexpected end");
 	switch (sc->s[sc->pos]) {
 	case '{':
-		*type = COMMAND_J_OBJECT;
+		*type = PC_J_OBJECT;
 		return scan_container(sc, depth, true);
 	case '[':
-		*type = COMMAND_J_ARRAY;
+		*type = PC_J_ARRAY;
 		return scan_container(sc, depth, false);
 	case '"':
-		*type = COMMAND_J_STRING;
-		return scan_string(sc);
+		*type = PC_J_STRING;
+		return scan_string(sc, false);
 	case 't':
-		*type = COMMAND_J_BOOL;
+		*type = PC_J_BOOL;
 		return scan_literal(sc, "true");
 	case 'f':
-		*type = COMMAND_J_BOOL;
+		*type = PC_J_BOOL;
 		return scan_literal(sc, "false");
 	case 'n':
-		*type = COMMAND_J_NULL;
+		*type = PC_J_NULL;
 		return scan_literal(sc, "null");
 	default:
-		*type = COMMAND_J_NUMBER;
+		*type = PC_J_NUMBER;
 		return scan_number(sc);
 	}
 }
 
-int command__json_check(const char *s, size_t len, enum command__jtype *type, char *err,
-                        size_t errlen)
+int pc_json_check(const char *s, size_t len, enum pc_jtype *type, char *err, size_t errlen)
 {
 	struct scan sc = {s, len, 0, err, errlen};
-	enum command__jtype t;
+	enum pc_jtype t;
 	int rc = scan_value(&sc, 0, &t);
 
 	if (rc != PC_OK)
@@ -265,21 +324,21 @@ int command__json_check(const char *s, size_t len, enum command__jtype *type, ch
 	return PC_OK;
 }
 
-int command__json_object(const char *s, size_t len, struct command__jmember *m, size_t max,
-                         size_t *n, char *err, size_t errlen)
+int pc_json_object(const char *s, size_t len, struct pc_jmember *m, size_t max, size_t *n,
+                   char *err, size_t errlen)
 {
 	struct scan sc = {s, len, 0, err, errlen};
 	int rc;
 
 	*n = 0;
-	if ((rc = command__json_check(s, len, NULL, err, errlen)) != PC_OK)
+	if ((rc = pc_json_check(s, len, NULL, err, errlen)) != PC_OK)
 		return rc;
 	skip_ws(&sc);
 	if (sc.s[sc.pos] != '{')
 		return pc_errf(err, errlen, PC_ERR_INVAL, "not a JSON object");
 	sc.pos++;
 	for (;;) {
-		struct command__jmember mem;
+		struct pc_jmember mem;
 		size_t start;
 
 		skip_ws(&sc);
@@ -291,10 +350,10 @@ int command__json_object(const char *s, size_t len, struct command__jmember *m, 
 		}
 		/* The text is valid: a member name, ':', a value. */
 		start = sc.pos;
-		scan_string(&sc);
+		scan_string(&sc, true);
 		mem.key.p = s + start + 1;
 		mem.key.len = sc.pos - start - 2;
-		mem.key.type = COMMAND_J_STRING;
+		mem.key.type = PC_J_STRING;
 		skip_ws(&sc);
 		sc.pos++; /* ':' */
 		skip_ws(&sc);
@@ -303,7 +362,7 @@ int command__json_object(const char *s, size_t len, struct command__jmember *m, 
 		mem.value.p = s + start;
 		mem.value.len = sc.pos - start;
 		for (size_t i = 0; i < *n; i++) {
-			if (command__json_key_eq(&m[i].key, &mem.key))
+			if (pc_json_key_eq(&m[i].key, &mem.key))
 				return pc_errf(err, errlen, PC_ERR_DUPLICATE,
 				               "member \"%.*s\" given twice", (int)mem.key.len,
 				               mem.key.p);
@@ -374,9 +433,9 @@ static long decode(const char *p, size_t len, char *buf, size_t buflen)
 	return (long)o;
 }
 
-bool command__json_key_eq(const struct command__jspan *a, const struct command__jspan *b)
+bool pc_json_key_eq(const struct pc_jspan *a, const struct pc_jspan *b)
 {
-	char x[COMMAND_JSON_KEY_MAX + 1], y[COMMAND_JSON_KEY_MAX + 1];
+	char x[PC_JSON_KEY_MAX + 1], y[PC_JSON_KEY_MAX + 1];
 	long nx, ny;
 
 	if (!memchr(a->p, '\\', a->len) && !memchr(b->p, '\\', b->len))
@@ -386,18 +445,18 @@ bool command__json_key_eq(const struct command__jspan *a, const struct command__
 	return nx >= 0 && nx == ny && memcmp(x, y, (size_t)nx) == 0;
 }
 
-bool command__json_key_is(const struct command__jmember *m, const char *name)
+bool pc_json_key_is(const struct pc_jmember *m, const char *name)
 {
-	struct command__jspan k = {name, strlen(name), COMMAND_J_STRING};
+	struct pc_jspan k = {name, strlen(name), PC_J_STRING};
 
-	return command__json_key_eq(&m->key, &k);
+	return pc_json_key_eq(&m->key, &k);
 }
 
-int command__json_string(const struct command__jspan *v, char *buf, size_t buflen, size_t *outlen)
+int pc_json_string(const struct pc_jspan *v, char *buf, size_t buflen, size_t *outlen)
 {
 	long n;
 
-	if (v->type != COMMAND_J_STRING)
+	if (v->type != PC_J_STRING)
 		return PC_ERR_INVAL;
 	n = decode(v->p + 1, v->len - 2, buf, buflen);
 	if (n == -2)
@@ -409,13 +468,13 @@ int command__json_string(const struct command__jspan *v, char *buf, size_t bufle
 	return PC_OK;
 }
 
-int command__json_int(const struct command__jspan *v, int64_t *out)
+int pc_json_int(const struct pc_jspan *v, int64_t *out)
 {
 	int64_t x = 0;
 	size_t i = 0;
 	bool neg = false;
 
-	if (v->type != COMMAND_J_NUMBER)
+	if (v->type != PC_J_NUMBER)
 		return PC_ERR_INVAL;
 	if (v->p[0] == '-') {
 		neg = true;

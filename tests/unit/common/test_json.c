@@ -10,38 +10,38 @@
 #include <string.h>
 
 #include "cu_run.h"
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 
 struct text {
 	const char *s;
-	enum command__jtype type;
+	enum pc_jtype type;
 };
 
 static void test_accepts(void)
 {
 	static const struct text ok[] = {
-	    {"{}", COMMAND_J_OBJECT},
-	    {" \t\r\n{ } \n", COMMAND_J_OBJECT},
-	    {"[]", COMMAND_J_ARRAY},
-	    {"[1,2,[3,[4]],{\"a\":null}]", COMMAND_J_ARRAY},
-	    {"\"\"", COMMAND_J_STRING},
-	    {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"", COMMAND_J_STRING},
-	    {"\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80\"", COMMAND_J_STRING},
-	    {"0", COMMAND_J_NUMBER},
-	    {"-0", COMMAND_J_NUMBER},
-	    {"-12.5e+3", COMMAND_J_NUMBER},
-	    {"1E-7", COMMAND_J_NUMBER},
-	    {"true", COMMAND_J_BOOL},
-	    {"false", COMMAND_J_BOOL},
-	    {"null", COMMAND_J_NULL},
-	    {"{\"a\":{\"b\":{\"c\":[true,false,null]}},\"d\":\"e\"}", COMMAND_J_OBJECT},
+	    {"{}", PC_J_OBJECT},
+	    {" \t\r\n{ } \n", PC_J_OBJECT},
+	    {"[]", PC_J_ARRAY},
+	    {"[1,2,[3,[4]],{\"a\":null}]", PC_J_ARRAY},
+	    {"\"\"", PC_J_STRING},
+	    {"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"", PC_J_STRING},
+	    {"\"caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80\"", PC_J_STRING},
+	    {"0", PC_J_NUMBER},
+	    {"-0", PC_J_NUMBER},
+	    {"-12.5e+3", PC_J_NUMBER},
+	    {"1E-7", PC_J_NUMBER},
+	    {"true", PC_J_BOOL},
+	    {"false", PC_J_BOOL},
+	    {"null", PC_J_NULL},
+	    {"{\"a\":{\"b\":{\"c\":[true,false,null]}},\"d\":\"e\"}", PC_J_OBJECT},
 	};
 	char err[128];
 
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-		enum command__jtype t = COMMAND_J_NULL;
-		int rc = command__json_check(ok[i].s, strlen(ok[i].s), &t, err, sizeof err);
+		enum pc_jtype t = PC_J_NULL;
+		int rc = pc_json_check(ok[i].s, strlen(ok[i].s), &t, err, sizeof err);
 
 		CU_ASSERT_EQUAL(rc, PC_OK);
 		if (rc != PC_OK)
@@ -87,7 +87,7 @@ static void test_refuses(void)
 	char err[128];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int rc = command__json_check(bad[i], strlen(bad[i]), NULL, err, sizeof err);
+		int rc = pc_json_check(bad[i], strlen(bad[i]), NULL, err, sizeof err);
 
 		CU_ASSERT_EQUAL(rc, PC_ERR_INVAL);
 		if (rc == PC_ERR_INVAL) {
@@ -97,74 +97,74 @@ static void test_refuses(void)
 		}
 	}
 	/* An embedded NUL byte is not JSON whitespace. */
-	CU_ASSERT_EQUAL(command__json_check("{}\0", 3, NULL, NULL, 0), PC_ERR_INVAL);
+	CU_ASSERT_EQUAL(pc_json_check("{}\0", 3, NULL, NULL, 0), PC_ERR_INVAL);
 }
 
 static void test_depth(void)
 {
-	char deep[2 * COMMAND_JSON_DEPTH + 3];
+	char deep[2 * PC_JSON_DEPTH + 3];
 	size_t n;
 
-	for (n = 0; n < COMMAND_JSON_DEPTH; n++)
+	for (n = 0; n < PC_JSON_DEPTH; n++)
 		deep[n] = '[';
-	for (size_t i = 0; i < COMMAND_JSON_DEPTH; i++)
+	for (size_t i = 0; i < PC_JSON_DEPTH; i++)
 		deep[n++] = ']';
-	CU_ASSERT_EQUAL(command__json_check(deep, n, NULL, NULL, 0), PC_OK);
+	CU_ASSERT_EQUAL(pc_json_check(deep, n, NULL, NULL, 0), PC_OK);
 	memmove(deep + 1, deep, n);
 	deep[0] = '[';
 	deep[n + 1] = ']';
-	CU_ASSERT_EQUAL(command__json_check(deep, n + 2, NULL, NULL, 0), PC_ERR_INVAL);
+	CU_ASSERT_EQUAL(pc_json_check(deep, n + 2, NULL, NULL, 0), PC_ERR_INVAL);
 }
 
 static void test_members(void)
 {
 	const char *s = " { \"op\" : \"reboot\", \"args\":{\"a\": [1, 2]} ,\"n\":-3,\"z\":null}";
-	struct command__jmember m[8];
+	struct pc_jmember m[8];
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(command__json_object(s, strlen(s), m, 8, &n, NULL, 0), PC_OK);
+	CU_ASSERT_EQUAL_FATAL(pc_json_object(s, strlen(s), m, 8, &n, NULL, 0), PC_OK);
 	CU_ASSERT_EQUAL_FATAL(n, 4);
-	CU_ASSERT(command__json_key_is(&m[0], "op"));
-	CU_ASSERT_EQUAL(m[0].value.type, COMMAND_J_STRING);
+	CU_ASSERT(pc_json_key_is(&m[0], "op"));
+	CU_ASSERT_EQUAL(m[0].value.type, PC_J_STRING);
 	CU_ASSERT_EQUAL(m[0].value.len, 8);
 	CU_ASSERT_NSTRING_EQUAL(m[0].value.p, "\"reboot\"", 8);
-	CU_ASSERT(command__json_key_is(&m[1], "args"));
-	CU_ASSERT_EQUAL(m[1].value.type, COMMAND_J_OBJECT);
+	CU_ASSERT(pc_json_key_is(&m[1], "args"));
+	CU_ASSERT_EQUAL(m[1].value.type, PC_J_OBJECT);
 	CU_ASSERT_EQUAL(m[1].value.len, strlen("{\"a\": [1, 2]}"));
 	CU_ASSERT_NSTRING_EQUAL(m[1].value.p, "{\"a\": [1, 2]}", m[1].value.len);
-	CU_ASSERT_EQUAL(m[2].value.type, COMMAND_J_NUMBER);
-	CU_ASSERT_EQUAL(m[3].value.type, COMMAND_J_NULL);
-	CU_ASSERT_FALSE(command__json_key_is(&m[0], "o"));
-	CU_ASSERT_FALSE(command__json_key_is(&m[0], "opx"));
-	CU_ASSERT_EQUAL(command__json_object("{}", 2, m, 8, &n, NULL, 0), PC_OK);
+	CU_ASSERT_EQUAL(m[2].value.type, PC_J_NUMBER);
+	CU_ASSERT_EQUAL(m[3].value.type, PC_J_NULL);
+	CU_ASSERT_FALSE(pc_json_key_is(&m[0], "o"));
+	CU_ASSERT_FALSE(pc_json_key_is(&m[0], "opx"));
+	CU_ASSERT_EQUAL(pc_json_object("{}", 2, m, 8, &n, NULL, 0), PC_OK);
 	CU_ASSERT_EQUAL(n, 0);
 }
 
 static void test_member_errors(void)
 {
-	struct command__jmember m[2];
+	struct pc_jmember m[2];
 	char err[128];
 	size_t n;
 
-	CU_ASSERT_EQUAL(command__json_object("[1]", 3, m, 2, &n, err, sizeof err), PC_ERR_INVAL);
+	CU_ASSERT_EQUAL(pc_json_object("[1]", 3, m, 2, &n, err, sizeof err), PC_ERR_INVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a JSON object"));
-	CU_ASSERT_EQUAL(command__json_object("{\"a\":1,\"a\":2}", 13, m, 2, &n, err, sizeof err),
+	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1,\"a\":2}", 13, m, 2, &n, err, sizeof err),
 	                PC_ERR_DUPLICATE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"a\" given twice"));
 	/* The same name spelled with an escape is the same member. */
 	CU_ASSERT_EQUAL(
-	    command__json_object("{\"a\":1,\"\\u0061\":2}", 18, m, 2, &n, err, sizeof err),
+	    pc_json_object("{\"a\":1,\"\\u0061\":2}", 18, m, 2, &n, err, sizeof err),
 	    PC_ERR_DUPLICATE);
 	CU_ASSERT_EQUAL(
-	    command__json_object("{\"a\":1,\"b\":2,\"c\":3}", 19, m, 2, &n, err, sizeof err),
+	    pc_json_object("{\"a\":1,\"b\":2,\"c\":3}", 19, m, 2, &n, err, sizeof err),
 	    PC_ERR_TOO_LONG);
-	CU_ASSERT_EQUAL(command__json_object("{\"a\":1", 6, m, 2, &n, err, sizeof err),
+	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1", 6, m, 2, &n, err, sizeof err),
 	                PC_ERR_INVAL);
 }
 
-static struct command__jspan str(const char *s)
+static struct pc_jspan str(const char *s)
 {
-	struct command__jspan v = {s, strlen(s), COMMAND_J_STRING};
+	struct pc_jspan v = {s, strlen(s), PC_J_STRING};
 
 	return v;
 }
@@ -185,23 +185,23 @@ static void test_strings(void)
 	size_t len;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct command__jspan v = str(cases[i].in);
+		struct pc_jspan v = str(cases[i].in);
 
-		CU_ASSERT_EQUAL(command__json_string(&v, buf, sizeof buf, &len), PC_OK);
+		CU_ASSERT_EQUAL(pc_json_string(&v, buf, sizeof buf, &len), PC_OK);
 		CU_ASSERT_STRING_EQUAL(buf, cases[i].out);
 		CU_ASSERT_EQUAL(len, strlen(cases[i].out));
 	}
 	{
-		struct command__jspan nul = str("\"a\\u0000b\""), hi = str("\"\\ud83d\""),
+		struct pc_jspan nul = str("\"a\\u0000b\""), hi = str("\"\\ud83d\""),
 		                      lo = str("\"\\ude00x\""), big = str("\"0123456789\"");
-		struct command__jspan num = {"12", 2, COMMAND_J_NUMBER};
+		struct pc_jspan num = {"12", 2, PC_J_NUMBER};
 
-		CU_ASSERT_EQUAL(command__json_string(&nul, buf, sizeof buf, NULL), PC_ERR_INVAL);
-		CU_ASSERT_EQUAL(command__json_string(&hi, buf, sizeof buf, NULL), PC_ERR_INVAL);
-		CU_ASSERT_EQUAL(command__json_string(&lo, buf, sizeof buf, NULL), PC_ERR_INVAL);
-		CU_ASSERT_EQUAL(command__json_string(&big, buf, 10, NULL), PC_ERR_TOO_LONG);
-		CU_ASSERT_EQUAL(command__json_string(&big, buf, 11, NULL), PC_OK);
-		CU_ASSERT_EQUAL(command__json_string(&num, buf, sizeof buf, NULL), PC_ERR_INVAL);
+		CU_ASSERT_EQUAL(pc_json_string(&nul, buf, sizeof buf, NULL), PC_ERR_INVAL);
+		CU_ASSERT_EQUAL(pc_json_string(&hi, buf, sizeof buf, NULL), PC_ERR_INVAL);
+		CU_ASSERT_EQUAL(pc_json_string(&lo, buf, sizeof buf, NULL), PC_ERR_INVAL);
+		CU_ASSERT_EQUAL(pc_json_string(&big, buf, 10, NULL), PC_ERR_TOO_LONG);
+		CU_ASSERT_EQUAL(pc_json_string(&big, buf, 11, NULL), PC_OK);
+		CU_ASSERT_EQUAL(pc_json_string(&num, buf, sizeof buf, NULL), PC_ERR_INVAL);
 	}
 }
 
@@ -224,10 +224,10 @@ static void test_ints(void)
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct command__jspan v = {cases[i].s, strlen(cases[i].s), COMMAND_J_NUMBER};
+		struct pc_jspan v = {cases[i].s, strlen(cases[i].s), PC_J_NUMBER};
 		int64_t out = 99;
 
-		CU_ASSERT_EQUAL(command__json_int(&v, &out), cases[i].rc);
+		CU_ASSERT_EQUAL(pc_json_int(&v, &out), cases[i].rc);
 		if (cases[i].rc == PC_OK) {
 			CU_ASSERT_EQUAL(out, cases[i].v);
 		} else {
@@ -235,47 +235,47 @@ static void test_ints(void)
 		}
 	}
 	{
-		struct command__jspan s = str("\"5\"");
+		struct pc_jspan s = str("\"5\"");
 		int64_t out;
 
-		CU_ASSERT_EQUAL(command__json_int(&s, &out), PC_ERR_INVAL);
+		CU_ASSERT_EQUAL(pc_json_int(&s, &out), PC_ERR_INVAL);
 	}
 }
 
 static void test_writer(void)
 {
-	struct command__buf b = {0};
+	struct pc_buf b = {0};
 	char big[5000];
 	size_t len;
 	char *s;
 
-	command__buf_str(&b, "{\"s\":");
-	command__buf_json_string(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
-	command__buf_printf(&b, ",\"n\":%d}", -5);
-	s = command__buf_take(&b, &len);
+	pc_buf_str(&b, "{\"s\":");
+	pc_buf_json_string(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
+	pc_buf_printf(&b, ",\"n\":%d}", -5);
+	s = pc_buf_take(&b, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(s, "{\"s\":\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9?\",\"n\":-5}");
 	CU_ASSERT_EQUAL(len, strlen(s));
-	CU_ASSERT_EQUAL(command__json_check(s, len, NULL, NULL, 0), PC_OK);
+	CU_ASSERT_EQUAL(pc_json_check(s, len, NULL, NULL, 0), PC_OK);
 	free(s);
 	CU_ASSERT_PTR_NULL(b.p);
 
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	for (int i = 0; i < 10; i++)
-		command__buf_str(&b, big);
-	s = command__buf_take(&b, &len);
+		pc_buf_str(&b, big);
+	s = pc_buf_take(&b, &len);
 	CU_ASSERT_EQUAL(len, 10 * (sizeof big - 1));
 	free(s);
 
-	s = command__buf_take(&b, &len); /* nothing added: an empty string, not NULL */
+	s = pc_buf_take(&b, &len); /* nothing added: an empty string, not NULL */
 	CU_ASSERT_PTR_NOT_NULL(s);
 	CU_ASSERT_STRING_EQUAL(s, "");
 	free(s);
 
 	b.failed = true; /* an allocation failure sticks */
-	command__buf_str(&b, "more");
-	CU_ASSERT_PTR_NULL(command__buf_take(&b, &len));
+	pc_buf_str(&b, "more");
+	CU_ASSERT_PTR_NULL(pc_buf_take(&b, &len));
 	CU_ASSERT_EQUAL(len, 0);
 }
 

@@ -1,20 +1,20 @@
 /*
- * json_write.c - the JSON writer of precis_command (json.h).
+ * json_write.c - the JSON text writer of precis (json.h).
  *
  * A growable text buffer and the few appenders the payload builders
  * need: raw text, formatted text, and strings quoted and escaped (control
  * characters as \u00XX, invalid UTF-8 replaced by '?', so a payload is
  * always valid JSON whatever it quotes). An allocation failure sticks and
- * shows once, in command__buf_take. Pure code, thread-safe.
+ * shows once, in pc_buf_take. Pure code, thread-safe.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "precis/json.h"
 
-static bool reserve(struct command__buf *b, size_t more)
+static bool reserve(struct pc_buf *b, size_t more)
 {
 	size_t cap;
 	char *p;
@@ -36,7 +36,7 @@ static bool reserve(struct command__buf *b, size_t more)
 	return true;
 }
 
-void command__buf_add(struct command__buf *b, const char *s, size_t n)
+void pc_buf_add(struct pc_buf *b, const char *s, size_t n)
 {
 	if (!reserve(b, n))
 		return;
@@ -45,12 +45,12 @@ void command__buf_add(struct command__buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-void command__buf_str(struct command__buf *b, const char *s)
+void pc_buf_str(struct pc_buf *b, const char *s)
 {
-	command__buf_add(b, s, strlen(s));
+	pc_buf_add(b, s, strlen(s));
 }
 
-void command__buf_printf(struct command__buf *b, const char *fmt, ...)
+void pc_buf_printf(struct pc_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -68,9 +68,9 @@ void command__buf_printf(struct command__buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void command__buf_json_string(struct command__buf *b, const char *s, size_t n)
+void pc_buf_json_string(struct pc_buf *b, const char *s, size_t n)
 {
-	command__buf_add(b, "\"", 1);
+	pc_buf_add(b, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
@@ -78,25 +78,25 @@ void command__buf_json_string(struct command__buf *b, const char *s, size_t n)
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			command__buf_add(b, esc, 2);
+			pc_buf_add(b, esc, 2);
 		} else if (c < 0x20) {
 			snprintf(esc, sizeof esc, "\\u%04x", c);
-			command__buf_add(b, esc, 6);
+			pc_buf_add(b, esc, 6);
 		} else if (c < 0x80) {
-			command__buf_add(b, &s[i], 1);
+			pc_buf_add(b, &s[i], 1);
 		} else {
 			/* Invalid UTF-8 (a message cut short, say) becomes '?'. */
-			size_t k = command__utf8_len((const unsigned char *)s + i, n - i);
+			size_t k = pc_utf8_len((const unsigned char *)s + i, n - i);
 
-			command__buf_add(b, k ? &s[i] : "?", k ? k : 1);
+			pc_buf_add(b, k ? &s[i] : "?", k ? k : 1);
 			if (k)
 				i += k - 1;
 		}
 	}
-	command__buf_add(b, "\"", 1);
+	pc_buf_add(b, "\"", 1);
 }
 
-char *command__buf_take(struct command__buf *b, size_t *len)
+char *pc_buf_take(struct pc_buf *b, size_t *len)
 {
 	char *p = b->failed ? NULL : b->p;
 
@@ -110,7 +110,7 @@ char *command__buf_take(struct command__buf *b, size_t *len)
 	return p;
 }
 
-void command__buf_free(struct command__buf *b)
+void pc_buf_free(struct pc_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof *b);

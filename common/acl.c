@@ -67,9 +67,10 @@ static bool wild_first(const char *filter)
 	return (filter[0] == '+' || filter[0] == '#') && (filter[1] == '\0' || filter[1] == '/');
 }
 
-bool pc_topic_matches(const char *filter, const char *topic)
+bool pc_topic_match_plus(const char *filter, const char *topic, const char **plus, size_t *plus_len)
 {
 	const char *f = filter, *t = topic;
+	bool first_plus = true;
 
 	if (topic[0] == '$' && wild_first(filter))
 		return false;
@@ -84,9 +85,21 @@ bool pc_topic_matches(const char *filter, const char *topic)
 		if (!t)
 			return false;
 		tl = take(&t);
-		if (!is(fl, "+") && !same(fl, tl))
+		if (is(fl, "+")) {
+			if (first_plus && plus) {
+				*plus = tl.s;
+				*plus_len = tl.len;
+			}
+			first_plus = false;
+		} else if (!same(fl, tl)) {
 			return false;
+		}
 	}
+}
+
+bool pc_topic_matches(const char *filter, const char *topic)
+{
+	return pc_topic_match_plus(filter, topic, NULL, NULL);
 }
 
 bool pc_filter_covers(const char *pattern, const char *filter)

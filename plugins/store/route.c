@@ -2,12 +2,15 @@
  * route.c - the topic filter -> collection mapping of the store.
  *
  * Parsing runs once, at plugin init; matching runs on the broker thread
- * for every PUBLISH, so it walks topic and filter level by level in one
- * pass, without allocating. See route.h.
+ * for every PUBLISH, through the shared topic matcher (common/acl.c,
+ * pc_topic_match_plus: the same MQTT rules the ACLs use), which walks
+ * topic and filter level by level in one pass, without allocating. See
+ * route.h.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "precis/acl.h"
 #include "precis/error.h"
 #include "route.h"
 
@@ -28,10 +31,15 @@ static bool coll_name_ok(const char *s, size_t n)
 	return !(n >= 7 && strncmp(s, "system.", 7) == 0);
 }
 
-/* filter_problem - NULL for a filter with one whole "+" level and "#" only last, else why not. */
+/*
+ * filter_problem - NULL for a filter the store can map, else why not: a
+ * valid MQTT filter (pc_filter_check, the broker's own rules), not a $
+ * topic, no control characters, exactly one '+' level (the device id).
+ */
 static const char *filter_problem(const char *f, size_t n)
 {
-	size_t plus = 0, level_start = 0;
+	char buf[STORE_FILTER_MAX + 1];
+	size_t plus = 0;
 
 	if (n == 0)
 		return "an empty filter";
@@ -39,21 +47,19 @@ static const char *filter_problem(const char *f, size_t n)
 		return "a filter longer than 256 characters";
 	if (f[0] == '$')
 		return "a filter starting with '$'";
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && f[i] != '/')
-			continue;
-		/* level f[level_start .. i) */
-		for (size_t j = level_start; j < i; j++) {
-			if ((f[j] == '+' || f[j] == '#') && i - level_start != 1)
-				return "a wildcard that is not a whole level";
-			if ((unsigned char)f[j] < 0x20 || f[j] == 0x7f)
-				return "a control character";
-		}
-		if (i - level_start == 1 && f[level_start] == '+')
+	memcpy(buf, f, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)f[i] < 0x20 || f[i] == 0x7f)
+			return "a control character";
+	}
+	if (!pc_filter_check(buf))
+		return "not an MQTT topic filter: a wildcard that is not a whole level, or '#' "
+		       "that "
+		       "is not the last level";
+	for (size_t i = 0; i < n; i++) {
+		if (f[i] == '+')
 			plus++;
-		if (i - level_start == 1 && f[level_start] == '#' && i != n)
-			return "'#' that is not the last level";
-		level_start = i + 1;
 	}
 	if (plus != 1)
 		return "a filter without exactly one '+' level (the device id)";
@@ -130,32 +136,6 @@ int store__routes_parse(struct store__routes *rs, const char *spec, char *err, s
 	return PC_OK;
 }
 
-/* match_one - does topic match filter f; if so, where is the '+' level. */
-static bool match_one(const char *f, const char *t, const char **id, size_t *id_len)
-{
-	for (;;) {
-		size_t fl = strcspn(f, "/"), tl = strcspn(t, "/");
-
-		if (fl == 1 && f[0] == '#')
-			return true;
-		if (fl == 1 && f[0] == '+') {
-			*id = t;
-			*id_len = tl;
-		} else if (fl != tl || memcmp(f, t, fl) != 0) {
-			return false;
-		}
-		f += fl;
-		t += tl;
-		if (*f == '\0' || *t == '\0') {
-			/* "a/#" also matches "a" (MQTT 4.7.1.2) */
-			return *f == '\0' && *t == '\0' ? true
-			                                : (*t == '\0' && strcmp(f, "/#") == 0);
-		}
-		f++;
-		t++;
-	}
-}
-
 /* store__route_match - contract in route.h. */
 int store__route_match(const struct store__routes *rs, const char *topic, const char **id,
                        size_t *id_len)
@@ -163,7 +143,7 @@ int store__route_match(const struct store__routes *rs, const char *topic, const 
 	if (!topic || topic[0] == '$')
 		return -1;
 	for (size_t i = 0; i < rs->n; i++) {
-		if (match_one(rs->route[i].filter, topic, id, id_len))
+		if (pc_topic_match_plus(rs->route[i].filter, topic, id, id_len))
 			return (int)i;
 	}
 	return -1;

@@ -84,6 +84,15 @@ bool pc_acl_check(const struct pc_acl_role *r, const char *username, const char 
 bool pc_topic_matches(const char *filter, const char *topic);
 
 /*
+ * pc_topic_match_plus - pc_topic_matches, and when it matches and the
+ * filter has a '+' level, the topic level that the first '+' matched in
+ * *plus / *plus_len (a span of topic, not NUL-terminated; plus may be
+ * NULL). The store's filter=collection mapping takes the device id so.
+ */
+bool pc_topic_match_plus(const char *filter, const char *topic, const char **plus,
+                         size_t *plus_len);
+
+/*
  * pc_filter_covers - whether every topic that filter (a subscription,
  * wildcards allowed) can match is also matched by pattern.
  */

@@ -65,6 +65,35 @@ static void test_topic_matches(void)
 	}
 }
 
+static void test_topic_match_plus(void)
+{
+	static const struct {
+		const char *filter, *topic, *plus; /* plus NULL: no match */
+	} cases[] = {
+	    {"dev/+/data", "dev/d1/data", "d1"},
+	    {"dev/+/data", "dev//data", ""},
+	    {"dev/+/data", "dev/d1/evt", NULL},
+	    {"site/+/dev/+/x", "site/s1/dev/d2/x", "s1"}, /* the first '+' */
+	    {"dev/+/#", "dev/d3", "d3"},
+	    {"dev/+/#", "dev/d3/a/b", "d3"},
+	    {"+/x", "$SYS/x", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *p = NULL;
+		size_t n = 0;
+		bool got = pc_topic_match_plus(cases[i].filter, cases[i].topic, &p, &n);
+
+		CU_ASSERT_EQUAL(got, cases[i].plus != NULL);
+		CU_ASSERT_EQUAL(got, pc_topic_matches(cases[i].filter, cases[i].topic));
+		if (got && cases[i].plus) {
+			CU_ASSERT_EQUAL(n, strlen(cases[i].plus));
+			CU_ASSERT_EQUAL(memcmp(p, cases[i].plus, n), 0);
+		}
+	}
+	CU_ASSERT_TRUE(pc_topic_match_plus("a/b", "a/b", NULL, NULL));
+}
+
 static void test_filter_covers(void)
 {
 	static const struct match_case cases[] = {
@@ -431,6 +460,7 @@ static void test_fast_path_matches_string_semantics(void)
 
 static CU_TestInfo tests[] = {
     {"topic matching", test_topic_matches},
+    {"topic matching that reports the '+' level", test_topic_match_plus},
     {"filter coverage for subscriptions", test_filter_covers},
     {"filter syntax", test_filter_check},
     {"template parsing", test_parse},

@@ -136,7 +136,8 @@ static int store__on_tick(int event, void *event_data, void *userdata)
 
 		pb_stats_tick(&d->base, &d->stats);
 		if (d->stats.next_ms != before)
-			atomic_store(&d->c.latency_max_ms, 0); /* a new window */
+			atomic_store(&d->c.latency_window_new,
+			             true); /* the writer starts a new max */
 	}
 	return MOSQ_ERR_SUCCESS;
 }

@@ -85,11 +85,13 @@ struct store__counters {
 	atomic_uint_fast64_t denied_bad_topic;
 	atomic_uint_fast64_t denied_io_error;
 	/* Gauges. */
-	atomic_uint_fast64_t queue_depth;    /* accepted records not yet handled */
-	atomic_uint_fast64_t spool_bytes;    /* size of the spool's segments */
-	atomic_uint_fast64_t latency_ms;     /* last bulk write's round trip */
-	atomic_uint_fast64_t latency_max_ms; /* longest since the counters were last published */
-	atomic_uint_fast64_t started_ms;     /* wall-clock time the plugin started (a constant) */
+	atomic_uint_fast64_t queue_depth; /* accepted records not yet handled */
+	atomic_uint_fast64_t spool_bytes; /* size of the spool's segments */
+	atomic_uint_fast64_t latency_ms;  /* last bulk write's round trip */
+	atomic_uint_fast64_t
+	    latency_max_ms;              /* longest in the last publication window with writes */
+	atomic_bool latency_window_new;  /* set by TICK at each window; the next write clears it */
+	atomic_uint_fast64_t started_ms; /* wall-clock time the plugin started (a constant) */
 };
 
 /* Log at most a few lines per window for a recurring problem; count the rest. */

@@ -256,7 +256,11 @@ static int execute(struct store__data *d, mongoc_bulk_operation_t *bulk, struct 
 
 	ms = pc_mono_ms() - t0;
 	atomic_store_explicit(&d->c.latency_ms, (uint64_t)ms, memory_order_relaxed);
-	if ((uint64_t)ms > atomic_load_explicit(&d->c.latency_max_ms, memory_order_relaxed))
+	/* The first write of a publication window starts its maximum; until
+	 * then the previous window's stands, so max_ms never reads below
+	 * last_ms (it read 0 beside a last_ms of 171 after a quiet window). */
+	if (atomic_exchange(&d->c.latency_window_new, false) ||
+	    (uint64_t)ms > atomic_load_explicit(&d->c.latency_max_ms, memory_order_relaxed))
 		atomic_store_explicit(&d->c.latency_max_ms, (uint64_t)ms, memory_order_relaxed);
 	if (ok && reply_int(&reply, "nMatched") != (int64_t)updates) {
 		pb_count(&d->c.write_errors, 1);

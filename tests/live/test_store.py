@@ -9,6 +9,7 @@ import datetime
 import glob
 import json
 import os
+import signal
 import time
 
 import bson.json_util
@@ -212,6 +213,23 @@ class TestStoreData(StoreCase):
         rc, lines, err = self.precisctl_lines("data", dev)
         self.assertEqual(rc, 0, err)
         self.assertTrue(all(x.get("bin") is True for x in lines))
+
+    def test_latency_max_never_reads_below_last_after_a_quiet_interval(self):
+        c = self.client_as("lat-1")
+        before = self.stats().get("persisted", 0)
+        with open(os.path.join(self.services.var, "mongo", "mongo.pid")) as f:
+            mongo = int(f.read())
+        # A write held up by a paused server: its round trip is at least 400 ms.
+        os.kill(mongo, signal.SIGSTOP)
+        try:
+            self.publish_all(c, "dev/lat-1/data", [b'{"v": 1}'])
+            time.sleep(0.4)
+        finally:
+            os.kill(mongo, signal.SIGCONT)
+        self.persisted_at_least(before + 1)
+        time.sleep(1.0)  # several 200 ms publication intervals without a write
+        st = self.wait_stat("latency/last_ms", lambda v: v >= 300, 5)
+        self.assertGreaterEqual(st.get("latency/max_ms", 0), st["latency/last_ms"], st)
 
     def test_json_that_bson_cannot_hold_is_dropped_not_kept_as_bytes(self):
         dev = "unholdable-1"

@@ -17,7 +17,7 @@
 #include <bson/bson.h>
 
 #include "engine.h"
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 #include "precis/event_id.h"
 
@@ -335,11 +335,11 @@ int br_engine_optout(struct br_engine *e, const void *payload, size_t len, int64
 
 /* ---- refresh ---- */
 
-int br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
+int br_engine_emit(struct br_engine *e, const char *topic, struct pc_jw *j, bool retain,
                    const char *coll, const char *id)
 {
 	size_t len;
-	const char *text = br_json_done(j, &len);
+	const char *text = pc_jw_done(j, &len);
 
 	if (!text) {
 		e->n.nomem++;
@@ -379,7 +379,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool p
 	const char *user = br_ids_name(&e->users, u);
 	struct br_scored top[1000];
 	struct br_portrait por;
-	struct br_json j;
+	struct pc_jw j;
 	char topic[PC_TOPIC_MAX + 1];
 	enum br_algo algo = (enum br_algo)e->cfg->algo;
 	const char *variant = NULL;
@@ -408,7 +408,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool p
 	if (holdout) {
 		e->n.reco_holdouts++;
 	} else {
-		br_json_init(&j);
+		pc_jw_init(&j);
 		if (br_push_reco(e, u, top, n, algo, variant, now_ms, &j) == PC_OK &&
 		    pc_topic_build(topic, sizeof topic, e->cfg->topic_root, PC_T_PUSH_RECO, user,
 		                   NULL) > 0) {
@@ -417,7 +417,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool p
 				owe(e, u);
 			e->n.recos += push;
 		}
-		br_json_cleanup(&j);
+		pc_jw_cleanup(&j);
 	}
 	if (br_portrait_compute(&e->prof, &e->reco.m, u, now_ms, (uint32_t)e->cfg->tags_top,
 	                        &por)) {
@@ -428,7 +428,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool p
 	e->cache[u].segments = por.segments;
 	e->cache[u].ntags = por.ntags;
 	memcpy(e->cache[u].tag, por.tag, e->cache[u].ntags * sizeof por.tag[0]);
-	br_json_init(&j);
+	pc_jw_init(&j);
 	if (br_push_profile(e, u, &por, now_ms, &j) == PC_OK &&
 	    pc_topic_build(topic, sizeof topic, e->cfg->topic_root, PC_T_PUSH_PROFILE, user, NULL) >
 	        0) {
@@ -436,7 +436,7 @@ static void refresh_user(struct br_engine *e, uint32_t u, int64_t now_ms, bool p
 			owe(e, u);
 		e->n.profiles += push;
 	}
-	br_json_cleanup(&j);
+	pc_jw_cleanup(&j);
 	if (push)
 		br_engine_campaign_user(e, u, now_ms);
 }
@@ -471,28 +471,28 @@ static void publish_experiments(struct br_engine *e, int64_t now_ms)
 
 	for (k = 0; k < e->nexps; k++) {
 		struct br_experiment *x = &e->exps[k];
-		struct br_json j;
+		struct pc_jw j;
 		if (e->exp_published[k] == x->version + 1)
 			continue;
-		br_json_init(&j);
+		pc_jw_init(&j);
 		snprintf(topic, sizeof topic, "%s%spush/experiment/%s", e->cfg->topic_root,
 		         *e->cfg->topic_root ? "/" : "", x->id);
 		/* refused by a full store: published and stored again at the next pass */
 		if (br_push_experiment(e, x, now_ms, &j) == PC_OK &&
 		    !refused(br_engine_emit(e, topic, &j, true, "experiments", x->id)))
 			e->exp_published[k] = x->version + 1;
-		br_json_cleanup(&j);
+		pc_jw_cleanup(&j);
 	}
 }
 
 void br_engine_publish_stats(struct br_engine *e, int64_t now_ms)
 {
-	struct br_json j;
+	struct pc_jw j;
 
-	br_json_init(&j);
+	pc_jw_init(&j);
 	if (br_push_stats(e, now_ms, &j) == PC_OK)
 		br_engine_emit(e, e->stats_topic, &j, true, NULL, NULL);
-	br_json_cleanup(&j);
+	pc_jw_cleanup(&j);
 }
 
 static int64_t min64(int64_t a, int64_t b)

@@ -177,23 +177,23 @@ int64_t br_engine_campaign_tick(struct br_engine *e, int64_t now_ms);
  * br_engine_emit - publish (topic may be NULL) and store (coll may be
  * NULL) j's text. Returns what the store call returned (0 when none).
  */
-struct br_json;
-int br_engine_emit(struct br_engine *e, const char *topic, struct br_json *j, bool retain,
+struct pc_jw;
+int br_engine_emit(struct br_engine *e, const char *topic, struct pc_jw *j, bool retain,
                    const char *coll, const char *id);
 
 /* Payload builders (publish.c): JSON text into j; PC_OK or PC_ERR_NOMEM. */
 int br_push_reco(struct br_engine *e, uint32_t u, const struct br_scored *s, size_t n,
-                 enum br_algo algo, const char *variant, int64_t now_ms, struct br_json *j);
+                 enum br_algo algo, const char *variant, int64_t now_ms, struct pc_jw *j);
 int br_push_profile(struct br_engine *e, uint32_t u, const struct br_portrait *p, int64_t now_ms,
-                    struct br_json *j);
+                    struct pc_jw *j);
 int br_push_experiment(struct br_engine *e, const struct br_experiment *x, int64_t now_ms,
-                       struct br_json *j);
+                       struct pc_jw *j);
 int br_push_campaign_record(struct br_engine *e, const struct br_campaign *c, int64_t now_ms,
-                            struct br_json *j);
-int br_push_stats(struct br_engine *e, int64_t now_ms, struct br_json *j);
+                            struct pc_jw *j);
+int br_push_stats(struct br_engine *e, int64_t now_ms, struct pc_jw *j);
 int br_push_delivery(struct br_engine *e, const struct br_campaign *c, const char *user,
-                     size_t variant, int64_t now_ms, struct br_json *j);
+                     size_t variant, int64_t now_ms, struct pc_jw *j);
 int br_push_segment(struct br_engine *e, const struct br_campaign *c, int64_t now_ms,
-                    struct br_json *j);
+                    struct pc_jw *j);
 
 #endif

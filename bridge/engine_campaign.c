@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "json.h"
+#include "precis/json.h"
 #include "precis/error.h"
 
 static int find_campaign(const struct br_engine *e, const char *id)
@@ -66,12 +66,12 @@ static bool is_member(const struct br_engine *e, const struct br_campaign *c, ui
 
 static void record(struct br_engine *e, const struct br_campaign *c, int64_t now_ms)
 {
-	struct br_json j;
+	struct pc_jw j;
 
-	br_json_init(&j);
+	pc_jw_init(&j);
 	if (br_push_campaign_record(e, c, now_ms, &j) == PC_OK)
 		br_engine_emit(e, NULL, &j, false, "campaigns", c->id);
-	br_json_cleanup(&j);
+	pc_jw_cleanup(&j);
 }
 
 /* Decide and act for one member; returns true when the member must be looked at again. */
@@ -81,7 +81,7 @@ static bool deliver(struct br_engine *e, struct br_campaign *c, uint32_t u, int6
 	char topic[PC_TOPIC_MAX + 1], id[3 * PC_ID_MAX + 32];
 	uint32_t items[BR_CAMPAIGN_ITEMS];
 	struct br_experiment *x;
-	struct br_json j;
+	struct pc_jw j;
 	size_t v, k;
 	enum br_dlv d = br_campaign_decide(c, user, br_profiles_optout(&e->prof, u), now_ms, &v);
 
@@ -99,7 +99,7 @@ static bool deliver(struct br_engine *e, struct br_campaign *c, uint32_t u, int6
 	}
 	if (d == BR_DLV_HOLDOUT)
 		return false;
-	br_json_init(&j);
+	pc_jw_init(&j);
 	snprintf(topic, sizeof topic, "%s%spush/user/%s/campaign", e->cfg->topic_root,
 	         *e->cfg->topic_root ? "/" : "", user);
 	snprintf(id, sizeof id, "%s/%llu/%s", c->id, (unsigned long long)c->rev, user);
@@ -107,7 +107,7 @@ static bool deliver(struct br_engine *e, struct br_campaign *c, uint32_t u, int6
 		br_engine_emit(e, topic, &j, false, "campaign_deliveries", id);
 		e->n.deliveries++;
 	}
-	br_json_cleanup(&j);
+	pc_jw_cleanup(&j);
 	return false;
 }
 
@@ -124,8 +124,8 @@ static void pass(struct br_engine *e, size_t k, int64_t now_ms)
 		return;
 	}
 	if (c->segment[0] && e->camp_segment_rev[k] != c->rev) {
-		struct br_json j;
-		br_json_init(&j);
+		struct pc_jw j;
+		pc_jw_init(&j);
 		if (br_push_segment(e, c, now_ms, &j) == PC_OK &&
 		    pc_topic_build(topic, sizeof topic, e->cfg->topic_root, PC_T_PUSH_SEGMENT,
 		                   c->segment, NULL) > 0) {
@@ -133,7 +133,7 @@ static void pass(struct br_engine *e, size_t k, int64_t now_ms)
 			e->n.segment_pushes++;
 			e->camp_segment_rev[k] = c->rev;
 		}
-		br_json_cleanup(&j);
+		pc_jw_cleanup(&j);
 	}
 	for (u = 0; u < e->users.n; u++)
 		if (is_member(e, c, u))

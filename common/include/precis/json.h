@@ -121,4 +121,43 @@ char *pc_buf_take(struct pc_buf *b, size_t *len);
 /* pc_buf_free - discard the buffer's text. */
 void pc_buf_free(struct pc_buf *b);
 
+/*
+ * The structured writer, on a pc_buf: commas and key quoting handled,
+ * strings escaped as pc_buf_json_string does, numbers with up to 6
+ * significant digits (%.6g: scores and rates, not raw measurements), and
+ * non-finite numbers as null, so a payload never carries NaN into MongoDB
+ * (which FerretDB would answer by dropping the connection). An allocation
+ * failure or unbalanced nesting is sticky: pc_jw_done then returns NULL.
+ * pc_jw_init before use, pc_jw_cleanup after. Pure.
+ */
+#define PC_JW_DEPTH 16
+
+struct pc_jw {
+	struct pc_buf b;
+	bool bad; /* nested too deep, or closed more than opened */
+	int depth;
+	bool first[PC_JW_DEPTH]; /* no member written yet at this depth */
+};
+
+void pc_jw_init(struct pc_jw *j);
+void pc_jw_cleanup(struct pc_jw *j);
+
+void pc_jw_obj(struct pc_jw *j);                /* { */
+void pc_jw_arr(struct pc_jw *j);                /* [ */
+void pc_jw_end(struct pc_jw *j, char close);    /* } or ] */
+void pc_jw_key(struct pc_jw *j, const char *k); /* "k": (inside an object) */
+void pc_jw_str(struct pc_jw *j, const char *s); /* NULL writes "" */
+void pc_jw_num(struct pc_jw *j, double v);
+void pc_jw_int(struct pc_jw *j, int64_t v);
+void pc_jw_bool(struct pc_jw *j, bool v);
+void pc_jw_null(struct pc_jw *j);
+void pc_jw_raw(struct pc_jw *j, const char *json); /* already valid JSON text */
+
+/*
+ * pc_jw_done - the NUL-terminated text (owned by j, valid until
+ * pc_jw_cleanup) and its length in *len, or NULL when an allocation
+ * failed or the nesting is unbalanced.
+ */
+const char *pc_jw_done(struct pc_jw *j, size_t *len);
+
 #endif

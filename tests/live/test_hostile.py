@@ -243,6 +243,93 @@ class TestRestartWhileRegistryDown(AuthCase):
                                                  pw.encode()) == 0, 10 * slowdown(), 0.3))
 
 
+class TestMalformedConnects(AuthCase):
+    """Ids with MQTT's special characters, unknown protocol levels and
+    half-open sockets: refused or ignored, and the broker keeps serving."""
+
+    def test_bad_ids_refused_with_a_reason(self):
+        port = self.services.ports["mqtt"]
+        pw = self.provision("id-ok")
+        before = self.counters().get("logins/failed", 0)
+        for name in (b"a+b", b"a#b", b"a/b", b"$a", b"a b", b"caf\xc3\xa9", b"x" * 65):
+            self.assertEqual(connack(port, name, name, b"pw"), NOT_AUTHORIZED, name)
+        # A NUL in a client id or username is a protocol error for Mosquitto itself.
+        for cid, user in ((b"a\0b", b"id-ok"), (b"id-ok", b"id\0ok")):
+            self.assertIn(connack(port, cid, user, pw.encode()), (None, 2, NOT_AUTHORIZED))
+        self.assertGreaterEqual(self.counter_grows("logins/failed", before), before + 7)
+        self.assertIn("username is not a valid id", self.services.log("mosquitto"))
+        self.assertEqual(connack(port, b"id-ok", b"id-ok", pw.encode()), 0)
+
+    def test_protocol_levels(self):
+        port = self.services.ports["mqtt"]
+        pw = self.provision("lvl-dev").encode()
+        for level in (0, 1, 2, 6, 7, 255):
+            self.assertIn(connack(port, b"lvl-dev", b"lvl-dev", pw, level=level), (None, 1),
+                          "protocol level %d" % level)
+        self.assertEqual(connack(port, b"lvl-dev", b"lvl-dev", pw, level=4), 0)
+        self.assertEqual(connack(port, b"lvl-dev", b"lvl-dev", pw, level=5), 0)
+
+    def test_half_open_sockets_do_not_starve_logins(self):
+        port = self.services.ports["mqtt"]
+        pw = self.provision("ho-dev").encode()
+        rss0 = broker_rss_kb(self.services)
+        idle = []
+        try:
+            for i in range(500):
+                c = Conn(port)
+                if i % 2:  # half of them stop in the middle of a CONNECT
+                    c.send(b"\x10\x7f\x00\x04MQ")
+                idle.append(c)
+            t0 = time.monotonic()
+            self.assertEqual(connack(port, b"ho-dev", b"ho-dev", pw), 0)
+            self.assertLess(time.monotonic() - t0, 1.0 * slowdown())
+            self.assertLess(broker_rss_kb(self.services) - rss0, 24 * 1024)
+        finally:
+            for c in idle:
+                c.close()
+        self.assertEqual(connack(port, b"ho-dev", b"ho-dev", pw), 0)
+
+
+class TestCrossDevice(AuthCase):
+    def test_a_device_reaches_nothing_of_another(self):
+        port = self.services.ports["mqtt"]
+        victim = self.client_as("xd-victim")
+        v_in = Inbox(victim)
+        self.assertEqual(suback(victim, "dev/xd-victim/cmd"), 1)
+        spy = self.admin_client()
+        spy_in = Inbox(spy)
+        self.assertEqual(suback(spy, "dev/xd-victim/#"), 1)
+        before = self.counters().get("acl/denied", 0)
+        pw = self.provision("xd-attacker")
+        with Conn(port) as c:
+            self.assertEqual(c.connect(b"xd-attacker", b"xd-attacker", pw.encode()), 0)
+            for i, f in enumerate((b"dev/xd-victim/cmd", b"dev/+/cmd", b"#", b"$SYS/#",
+                                   b"$share/g/dev/xd-victim/cmd", b"dev/xd-victim/#")):
+                c.send(subscribe_packet(f, mid=i + 1))
+                ack = c.read_packet()
+                self.assertEqual((ack[0], ack[1][-1]), (0x90, 0x80), f)
+            for i, t in enumerate((b"dev/xd-victim/hb", b"dev/xd-victim/cmd",
+                                   b"dev/xd-victim/cmd/ack", b"dev/xd-victim/data")):
+                c.send(publish_packet(t, b'{"forged": true}', qos=1, mid=i + 10))
+                self.assertEqual(c.read_packet()[0], 0x40)
+            self.assertTrue(c.alive())
+        time.sleep(0.5)
+        self.assertEqual(v_in.topics(), [])
+        self.assertEqual(spy_in.topics(), [])
+        self.assertGreaterEqual(self.counter_grows("acl/denied", before), before + 10)
+
+    def test_retained_will_on_an_own_device_topic_is_not_kept(self):
+        port = self.services.ports["mqtt"]
+        pw = self.provision("will-dev")
+        c = Conn(port)
+        self.assertEqual(c.connect(b"will-dev", b"will-dev", pw.encode(),
+                                   will=(b"dev/will-dev/evt", b"last words", 1, True)), 0)
+        c.close()  # no DISCONNECT: the broker sends the will, if allowed
+        time.sleep(0.5)
+        got = self.retained("dev/will-dev/#", {"dev/will-dev/evt": "never"}, timeout=1.5)
+        self.assertEqual(got, {})
+
+
 class TestHugeIds(AuthCase):
     def test_64_kb_ids_cost_one_short_log_line(self):
         port = self.services.ports["mqtt"]

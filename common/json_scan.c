@@ -138,7 +138,8 @@ static int scan_string(struct scan *sc, bool key)
 				sc->pos += u >= 0xd800 && u <= 0xdbff ? 12 : 6;
 				continue;
 			}
-			if (!strchr("\"\\/bfnrt", c))
+			/* strchr would find c == NUL: the string's own terminator. */
+			if (c == '\0' || !strchr("\"\\/bfnrt", c))
 				return fail(sc, "bad escape");
 			sc->pos += 2;
 			continue;

@@ -98,6 +98,9 @@ static void test_refuses(void)
 	}
 	/* An embedded NUL byte is not JSON whitespace. */
 	CU_ASSERT_EQUAL(pc_json_check("{}\0", 3, NULL, NULL, 0), PC_ERR_INVAL);
+	/* Nor is a backslash before a NUL byte an escape (it decoded to an embedded NUL). */
+	CU_ASSERT_EQUAL(pc_json_check("\"a\\\0b\"", 6, NULL, NULL, 0), PC_ERR_INVAL);
+	CU_ASSERT_EQUAL(pc_json_check("{\"id\":\"t@d\\\0\"}", 14, NULL, NULL, 0), PC_ERR_INVAL);
 }
 
 static void test_depth(void)

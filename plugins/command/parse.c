@@ -321,17 +321,19 @@ int command__request_parse(const char *p, size_t len, int64_t now_ms,
 		                     errlen)) != PC_OK)
 			return rc;
 	if ((v = member(m, n, "expires")) != NULL) {
-		int64_t at;
+		int64_t at, ttl;
 
 		if (member(m, n, "ttl"))
 			return pc_errf(err, errlen, PC_ERR_INVAL,
 			               "give \"ttl\" or \"expires\", not both");
-		if (pc_json_int(&v->value, &at) != PC_OK || at - now_ms < COMMAND_TTL_MIN ||
-		    at - now_ms > COMMAND_TTL_MAX)
+		/* A time far in the past must not overflow the subtraction. */
+		if (pc_json_int(&v->value, &at) != PC_OK ||
+		    __builtin_sub_overflow(at, now_ms, &ttl) || ttl < COMMAND_TTL_MIN ||
+		    ttl > COMMAND_TTL_MAX)
 			return pc_errf(err, errlen, PC_ERR_RANGE,
 			               "\"expires\" must be an epoch time in ms, 100 ms to 30 days "
 			               "from now");
-		r->ttl_ms = at - now_ms;
+		r->ttl_ms = ttl;
 	}
 	if ((v = member(m, n, "supersede")) != NULL &&
 	    (rc = str_member(v, "supersede", r->supersede, sizeof r->supersede, err, errlen)) !=

@@ -159,6 +159,10 @@ static void test_request(void)
 	                                       &defaults, &r, err, sizeof err),
 	                PC_ERR_RANGE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"expires\""));
+	/* The earliest time pc_json_int reads (-INT64_MAX) is refused, without overflow. */
+	CU_ASSERT_EQUAL(command__request_parse("{\"op\":\"x\",\"expires\":-9223372036854775807}",
+	                                       41, 1800000000000, &defaults, &r, err, sizeof err),
+	                PC_ERR_RANGE);
 
 	{
 		static const struct {

@@ -28,6 +28,31 @@ const char *br_dlv_name(enum br_dlv d)
 	return (unsigned)d <= BR_DLV_DONE ? dlv_names[d] : "?";
 }
 
+/* The members each object of a campaign may have; none may be given twice. */
+static const char *const campaign_fields[] = {
+    "id",  "segment",  "tags",          "items",       "content", "start",
+    "end", "variants", "frequency_cap", "quiet_hours", NULL};
+static const char *const variant_fields[] = {"id", "weight", "holdout", "control", "content", NULL};
+static const char *const quiet_fields[] = {"from", "to", "utc_offset_min", NULL};
+
+/*
+ * once - refuse k when it is one of names (NULL-terminated, at most 32) already
+ * marked in *seen, and mark it. JSON allows a name twice and libbson keeps both:
+ * the second "content" would leak the first, a second "variants" add to the first.
+ */
+static int once(const char *k, const char *const *names, unsigned *seen, const char *where,
+                char *err, size_t errlen)
+{
+	for (unsigned i = 0; names[i]; i++) {
+		if (strcmp(k, names[i]) != 0)
+			continue;
+		if (*seen & 1u << i)
+			return pc_errf(err, errlen, PC_ERR_INVAL, "%s'%s' given twice", where, k);
+		*seen |= 1u << i;
+	}
+	return PC_OK;
+}
+
 static int id_field(bson_iter_t *it, const char *what, char *out, char *err, size_t errlen)
 {
 	const char *s;
@@ -90,12 +115,15 @@ static int parse_quiet(bson_iter_t *it, struct br_campaign *c, char *err, size_t
 {
 	bson_iter_t q;
 	bool from = false, to = false;
+	unsigned seen = 0;
 	int rc;
 
 	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &q))
 		return pc_errf(err, errlen, PC_ERR_INVAL, "quiet_hours: not an object");
 	while (bson_iter_next(&q)) {
 		const char *k = bson_iter_key(&q);
+		if ((rc = once(k, quiet_fields, &seen, "quiet_hours: ", err, errlen)))
+			return rc;
 		if (strcmp(k, "from") == 0) {
 			if ((rc = hhmm(&q, "from", &c->quiet_from, err, errlen)))
 				return rc;
@@ -134,6 +162,8 @@ static int parse_variants(bson_iter_t *it, struct br_campaign *c, char *err, siz
 		struct br_variant *var = &c->variants[c->nvariants];
 		bool has_id = false;
 		size_t n = c->nvariants;
+		unsigned seen = 0;
+		char where[32];
 
 		if (n == BR_MAX_VARIANTS)
 			return pc_errf(err, errlen, PC_ERR_INVAL, "variants: more than %d",
@@ -144,8 +174,11 @@ static int parse_variants(bson_iter_t *it, struct br_campaign *c, char *err, siz
 		memset(var, 0, sizeof *var);
 		var->algo = 0;
 		c->nvariants++;
+		snprintf(where, sizeof where, "variants[%zu]: ", n);
 		while (bson_iter_next(&v)) {
 			const char *k = bson_iter_key(&v);
+			if ((rc = once(k, variant_fields, &seen, where, err, errlen)))
+				return rc;
 			if (strcmp(k, "id") == 0 && BSON_ITER_HOLDS_UTF8(&v)) {
 				uint32_t len;
 				const char *s = bson_iter_utf8(&v, &len);
@@ -227,6 +260,7 @@ int br_campaign_parse(const void *json, size_t len, struct br_campaign *c, char 
 	bson_iter_t it;
 	bool has_id = false;
 	int64_t cap = 1;
+	unsigned seen = 0;
 	int rc = PC_OK;
 
 	memset(c, 0, sizeof *c);
@@ -236,6 +270,8 @@ int br_campaign_parse(const void *json, size_t len, struct br_campaign *c, char 
 	bson_iter_init(&it, &b);
 	while (rc == PC_OK && bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
+		if ((rc = once(k, campaign_fields, &seen, "", err, errlen)))
+			break;
 		if (strcmp(k, "id") == 0) {
 			rc = id_field(&it, "id", c->id, err, errlen);
 			has_id = true;

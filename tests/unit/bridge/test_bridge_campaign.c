@@ -73,6 +73,18 @@ static void test_refused(void)
 	    {"{\"id\":\"c\",\"segment\":\"s\",\"content\":{},\"variants\":[{\"id\":\"A\"}]}",
 	     "needs id and weight"},
 	    {"{\"id\":\"c\",\"segment\":\"s\",\"content\":{},\"colour\":1}", "unknown field"},
+	    /* JSON allows a name twice; a campaign does not (the first content leaked). */
+	    {"{\"id\":\"c\",\"segment\":\"s\",\"content\":{},\"content\":{}}",
+	     "'content' given twice"},
+	    {"{\"id\":\"c\",\"tags\":[\"t\"],\"content\":{},\"variants\":[{\"id\":\"A\","
+	     "\"weight\":1}],\"variants\":[{\"id\":\"B\",\"weight\":1}]}",
+	     "'variants' given twice"},
+	    {"{\"id\":\"c\",\"tags\":[\"t\"],\"content\":{},\"variants\":[{\"id\":\"A\","
+	     "\"weight\":1,\"content\":{},\"content\":{}}]}",
+	     "variants[0]: 'content' given twice"},
+	    {"{\"id\":\"c\",\"segment\":\"s\",\"content\":{},\"quiet_hours\":{\"from\":\"22:00\","
+	     "\"to\":\"07:00\",\"to\":\"08:00\"}}",
+	     "quiet_hours: 'to' given twice"},
 	};
 	struct br_campaign c;
 	char err[256];

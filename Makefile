@@ -9,6 +9,9 @@
 #                    (the live broker loads the sanitized plugins)
 #   make valgrind    unit tests under valgrind, then the live tests with the broker
 #                    (and so the plugins) under valgrind memcheck
+#   make fuzz        build the tests/fuzz targets with clang (libFuzzer, ASan+UBSan) into
+#                    build-fuzz and run each for FUZZ_SECONDS (20); a crash fails and its
+#                    input lands in tests/fuzz/regressions/<target>/ (scripts/fuzz)
 #   make format      clang-format every C file; make format-check verifies
 #   make bench       run the benchmarks (ratios against a baseline in the same run)
 #   make bench-command  heartbeat -> command latency and hb/ack throughput (bench/command-latency)
@@ -23,12 +26,14 @@ MAKEFLAGS += --no-print-directory
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 PRECIS_WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind bench bench-store \
-	format format-check clean
+.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind fuzz bench \
+	bench-store format format-check clean
 
 all: build
 
@@ -84,6 +89,10 @@ valgrind: build
 	@scripts/valgrind-unit $(BUILD)
 	@PRECIS_MOSQUITTO_VALGRIND=1 ctest --test-dir $(BUILD) --output-on-failure -L live
 
+fuzz: bootstrap
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) PRECIS_WERROR=$(PRECIS_WERROR) \
+		JOBS=$(JOBS) scripts/fuzz
+
 format: configure
 	@cmake --build $(BUILD) --target format
 
@@ -91,4 +100,4 @@ format-check: configure
 	@cmake --build $(BUILD) --target format-check
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -119,6 +119,7 @@ static void check_semantics(const struct pc_acl_role *r, char **t, size_t nt)
 	}
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int accesses[] = {PC_ACL_READ, PC_ACL_WRITE, PC_ACL_SUBSCRIBE};

@@ -102,6 +102,7 @@ static uint64_t decide_all(struct br_campaign *c)
 	return finals;
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1);

@@ -69,6 +69,7 @@ static void check_loaded(const struct br_config *c)
 	FUZZ_CHECK(br_config_reloadable(c, c, &key) && key == NULL);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;

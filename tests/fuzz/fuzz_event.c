@@ -42,6 +42,7 @@ static int write_event(const struct br_event *e, char *buf, size_t len)
 	return n;
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1);

@@ -193,6 +193,7 @@ static void check_request(const char *s, size_t len)
 	free(args);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* A copy of exactly size bytes: a read past the payload's end is caught. */

@@ -122,6 +122,7 @@ static void check(const uint8_t *p, size_t len, bool wrap)
 	bson_destroy(&out.doc);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1);

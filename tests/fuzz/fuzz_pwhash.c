@@ -40,6 +40,7 @@ static void reference_hash(const struct pc_pwhash *h, const char *pw, size_t len
 	                             EVP_sha512(), PC_PWHASH_LEN, out) == 1);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_cstr(data, size), text[PC_PWHASH_TEXT_MAX + 1], err[256];

@@ -204,6 +204,7 @@ static void check_reader(const uint8_t *buf, size_t size, const struct walk *w, 
 	empty_dir(dir);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = calloc(1, size ? size : 1), hdr[STORE_SEG_HEADER_SIZE];

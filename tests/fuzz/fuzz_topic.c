@@ -106,6 +106,7 @@ static void check_cid(const char *s, size_t n)
 	FUZZ_CHECK(devlen == n && memcmp(dev, s, n) == 0);
 }
 
+/* LLVMFuzzerTestOneInput - contract in fuzz.h; the input is the one described at the top. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_cstr(data, size), *topic = s;

@@ -24,9 +24,9 @@
  * that reaches past the cut. Before the cut, the walk sees that record whole
  * with a bad CRC and resyncs to the intact one after it, so recovery keeps
  * the intact record; after the cut, the record looks torn, and the reader
- * moves on to the next segment, so the intact record is never replayed nor
- * counted as lost. That is the store's to fix (spool_read.c); this driver
- * checks everything else.
+ * moves on to the next segment, so the intact record is never replayed (at
+ * most counted as lost, from the gap in seqs). That is the store's to fix
+ * (spool_read.c); this driver checks everything else.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <dirent.h>

@@ -75,8 +75,7 @@ int command__cid_split(const char *cid, size_t len, const char **dev, size_t *de
 
 /* ---- member helpers ---- */
 
-static const struct pc_jmember *member(const struct pc_jmember *m, size_t n,
-                                             const char *name)
+static const struct pc_jmember *member(const struct pc_jmember *m, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (pc_json_key_is(&m[i], name))

@@ -26,9 +26,8 @@ char *command__cmd_payload(const char *cid, const char *op, const char *args, in
 	pc_buf_json_string(&b, op, strlen(op));
 	pc_buf_str(&b, ",\"args\":");
 	pc_buf_str(&b, args && args[0] ? args : "{}");
-	pc_buf_printf(&b,
-	                    ",\"ts\":%" PRId64 ",\"expires\":%" PRId64 ",\"attempt\":%" PRId64 "}",
-	                    ts, expires, attempt);
+	pc_buf_printf(&b, ",\"ts\":%" PRId64 ",\"expires\":%" PRId64 ",\"attempt\":%" PRId64 "}",
+	              ts, expires, attempt);
 	return pc_buf_take(&b, len);
 }
 
@@ -37,7 +36,7 @@ char *command__hb_ack_payload(int64_t ts, int64_t pending, const char *error, si
 	struct pc_buf b = {0};
 
 	pc_buf_printf(&b, "{\"ts\":%" PRId64 ",\"pending\":%" PRId64, ts,
-	                    pending < 0 ? 0 : pending);
+	              pending < 0 ? 0 : pending);
 	if (error) {
 		pc_buf_str(&b, ",\"error\":");
 		pc_buf_json_string(&b, error, strlen(error));
@@ -89,8 +88,8 @@ char *command__presence_payload(bool online, int64_t at, int64_t seq, const char
 {
 	struct pc_buf b = {0};
 
-	pc_buf_printf(
-	    &b, "{\"online\":%s,\"at\":%" PRId64 ",\"seq\":", online ? "true" : "false", at);
+	pc_buf_printf(&b, "{\"online\":%s,\"at\":%" PRId64 ",\"seq\":", online ? "true" : "false",
+	              at);
 	if (seq < 0)
 		pc_buf_str(&b, "null");
 	else
@@ -105,8 +104,7 @@ char *command__refused_payload(const char *op, int64_t at, const char *error, si
 {
 	struct pc_buf b = {0};
 
-	pc_buf_printf(&b,
-	                    "{\"id\":null,\"state\":\"refused\",\"at\":%" PRId64 ",\"op\":", at);
+	pc_buf_printf(&b, "{\"id\":null,\"state\":\"refused\",\"at\":%" PRId64 ",\"op\":", at);
 	if (op && op[0])
 		pc_buf_json_string(&b, op, strlen(op));
 	else

@@ -155,14 +155,11 @@ static void test_member_errors(void)
 	                PC_ERR_DUPLICATE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"a\" given twice"));
 	/* The same name spelled with an escape is the same member. */
-	CU_ASSERT_EQUAL(
-	    pc_json_object("{\"a\":1,\"\\u0061\":2}", 18, m, 2, &n, err, sizeof err),
-	    PC_ERR_DUPLICATE);
-	CU_ASSERT_EQUAL(
-	    pc_json_object("{\"a\":1,\"b\":2,\"c\":3}", 19, m, 2, &n, err, sizeof err),
-	    PC_ERR_TOO_LONG);
-	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1", 6, m, 2, &n, err, sizeof err),
-	                PC_ERR_INVAL);
+	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1,\"\\u0061\":2}", 18, m, 2, &n, err, sizeof err),
+	                PC_ERR_DUPLICATE);
+	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1,\"b\":2,\"c\":3}", 19, m, 2, &n, err, sizeof err),
+	                PC_ERR_TOO_LONG);
+	CU_ASSERT_EQUAL(pc_json_object("{\"a\":1", 6, m, 2, &n, err, sizeof err), PC_ERR_INVAL);
 }
 
 static struct pc_jspan str(const char *s)
@@ -196,7 +193,7 @@ static void test_strings(void)
 	}
 	{
 		struct pc_jspan nul = str("\"a\\u0000b\""), hi = str("\"\\ud83d\""),
-		                      lo = str("\"\\ude00x\""), big = str("\"0123456789\"");
+		                lo = str("\"\\ude00x\""), big = str("\"0123456789\"");
 		struct pc_jspan num = {"12", 2, PC_J_NUMBER};
 
 		CU_ASSERT_EQUAL(pc_json_string(&nul, buf, sizeof buf, NULL), PC_ERR_INVAL);

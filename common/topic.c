@@ -171,6 +171,10 @@ int pc_root_check(const char *root, char *err, size_t errlen)
 		return pc_errf(err, errlen, PC_ERR_INVAL, "root must not start with '$'");
 	if (root[0] == '/' || root[len - 1] == '/')
 		return pc_errf(err, errlen, PC_ERR_INVAL, "root must not start or end with '/'");
+	/* The auth plugin puts the root in front of its ACL templates, where %u
+	 * and %c are tokens: a '%' in the root would become one. */
+	if (memchr(root, '%', len))
+		return pc_errf(err, errlen, PC_ERR_INVAL, "root must not contain '%%'");
 	return topic_chars_check(root, len, "root", err, errlen);
 }
 

@@ -30,7 +30,8 @@ int pc_id_check(const char *id, size_t len, char *err, size_t errlen);
 /*
  * pc_root_check - validate a topic root: "" (none) or 1..255 characters
  * that form a valid MQTT topic without wildcards, not starting or ending
- * with '/', not starting with '$'. Returns PC_OK or PC_ERR_INVAL.
+ * with '/', not starting with '$', without '%' (an ACL template token
+ * character). Returns PC_OK or PC_ERR_INVAL.
  */
 int pc_root_check(const char *root, char *err, size_t errlen);
 

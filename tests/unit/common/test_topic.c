@@ -110,8 +110,9 @@ static void test_root_check(void)
 {
 	static const char *const ok[] = {"",     "site1",          "a/b", "a/b/c", "a b", "é/日",
 	                                 "a//b", "plant-7/line:3", "x$"};
-	static const char *const bad[] = {"/",   "/a", "a/",  "$SYS", "$",     "a+",
-	                                  "a/+", "#",  "a/#", "\xc3", "a\xff", "\xed\xa0\x80"};
+	static const char *const bad[] = {"/",     "/a",           "a/",     "$SYS", "$",
+	                                  "a+",    "a/+",          "#",      "a/#",  "\xc3",
+	                                  "a\xff", "\xed\xa0\x80", "site%c", "a%",   "%u/x"};
 	char root[300], err[128];
 	size_t i;
 

@@ -79,12 +79,17 @@ static size_t fill(struct store__spool *s, int fd, uint64_t off, size_t need, ui
 
 /*
  * step - decode the record at off of fd (bytes before limit). PC_OK:
- * *r is it. PC_ERR_EMPTY: it is cut off by limit. PC_ERR_INVAL: it is
- * damaged, and *next is where the next candidate record starts (limit
- * when there is none). PC_ERR_IO: the file could not be read (errno in
- * s->read_errno); nothing is known about the record, so nothing is skipped.
+ * *r is it. PC_ERR_EMPTY: it is cut off by limit (only when limit may cut
+ * a record: !boundary). PC_ERR_INVAL: it is damaged, and *next is where
+ * the next candidate record starts (limit when there is none). With
+ * boundary, limit ends whole records (a sealed segment, or the committed
+ * offset of the one being written), so a record that claims to run past
+ * it has a damaged length: it is skipped like any damage, and the intact
+ * records after it are still read. PC_ERR_IO: the file could not be read
+ * (errno in s->read_errno); nothing is known about the record, so nothing
+ * is skipped.
  */
-static int step(struct store__spool *s, int fd, uint64_t off, uint64_t limit,
+static int step(struct store__spool *s, int fd, uint64_t off, uint64_t limit, bool boundary,
                 struct store__record *r, uint64_t *next)
 {
 	size_t avail;
@@ -106,8 +111,8 @@ static int step(struct store__spool *s, int fd, uint64_t off, uint64_t limit,
 			return PC_ERR_IO;
 		rc = store__record_decode(s->rbuf + (off - s->rbase), avail, r);
 	}
-	if (rc == PC_ERR_EMPTY && off + avail < limit)
-		rc = PC_ERR_INVAL; /* the file ends before limit says: treat as damage */
+	if (rc == PC_ERR_EMPTY && (boundary || off + avail < limit))
+		rc = PC_ERR_INVAL; /* past a boundary, or the file ends before limit: damage */
 	if (rc != PC_ERR_INVAL)
 		return rc;
 	for (uint64_t p = off;;) {
@@ -139,7 +144,7 @@ int store__spool_scan_tail(struct store__spool *s, int fd, uint64_t size, uint64
 	*any = false;
 	s->rbase = s->rlen = 0;
 	while (off < size) {
-		int rc = step(s, fd, off, size, &r, &next);
+		int rc = step(s, fd, off, size, false, &r, &next);
 
 		if (rc == PC_ERR_IO) {
 			s->rbase = s->rlen = 0;
@@ -244,7 +249,7 @@ int store__spool_next(struct store__spool *s, struct store__record *r, struct st
 			next_seg(s, cm.seg);
 			continue;
 		}
-		rc = step(s, s->rfd, s->rpos.off, limit, r, &next);
+		rc = step(s, s->rfd, s->rpos.off, limit, true, r, &next);
 		if (rc == PC_ERR_IO) {
 			/* Keep the position: the next call reopens the file and tries again. */
 			if (!s->read_failing)
@@ -266,23 +271,16 @@ int store__spool_next(struct store__spool *s, struct store__record *r, struct st
 			*after = s->rpos;
 			return PC_OK;
 		}
-		if (rc == PC_ERR_EMPTY && s->rpos.seg == cm.seg)
-			return PC_ERR_EMPTY;
 		if (s->rpos.seg > s->damage_upto.seg ||
 		    (s->rpos.seg == s->damage_upto.seg && s->rpos.off >= s->damage_upto.off)) {
 			/* Logged once: a rewind passing the damage again says nothing new. */
 			pc_log(s->log, PC_LOG_ERR,
 			       "spool %s: damaged record in segment %" PRIu64 " at offset %" PRIu64
 			       "; skipping %" PRIu64 " bytes",
-			       s->dir, s->rpos.seg, s->rpos.off,
-			       (rc == PC_ERR_EMPTY ? limit : next) - s->rpos.off);
-			s->damage_upto =
-			    (struct store__pos){s->rpos.seg, rc == PC_ERR_EMPTY ? limit : next, 0};
+			       s->dir, s->rpos.seg, s->rpos.off, next - s->rpos.off);
+			s->damage_upto = (struct store__pos){s->rpos.seg, next, 0};
 		}
-		if (rc == PC_ERR_EMPTY)
-			next_seg(s, cm.seg);
-		else
-			s->rpos.off = next;
+		s->rpos.off = next;
 	}
 }
 

@@ -5,7 +5,8 @@
  * answers topic ACLs from memory (DESIGN §1-3). Who does what:
  *
  *   broker thread   plugin.c (glue), basic_auth.c (MOSQ_EVT_BASIC_AUTH),
- *                   acl_check.c (MOSQ_EVT_ACL_CHECK), cache.c (the
+ *                   acl_check.c (MOSQ_EVT_ACL_CHECK, and the only sight
+ *                   the plugin gets of a certificate login), cache.c (the
  *                   principal table: lookups, updates from the worker,
  *                   refresh sweeps, kicks), lookup.c (the bounded
  *                   synchronous fallback lookup), lockout.c (failure
@@ -39,6 +40,7 @@ struct auth__config {
 	char *acl_device, *acl_app, *acl_ops, *acl_bridge;
 	bool chain;
 	char *clientid_roles;
+	char *certificate_roles;
 	int64_t payload_max;
 	bool retain_device;
 	int64_t retain_max;
@@ -127,7 +129,13 @@ struct auth__counters {
 	atomic_uint_fast64_t cache_hits, cache_misses, cache_stale, cache_verified, principals;
 	atomic_uint_fast64_t lookups, lookups_failed, backend_errors, acl_denied, kicks;
 	atomic_uint_fast64_t retain_denied, oversize_denied;
-	atomic_uint_fast64_t invalid_records, preloads, snapshot_errors;
+	atomic_uint_fast64_t invalid_records, preloads, snapshot_errors, certs_refused;
+};
+
+/* A disconnection owed at the end of the TICK (cache.c). */
+struct auth__kick {
+	char *name;     /* a username, or a client id */
+	bool client_id; /* name is a client id: only that one client goes */
 };
 
 struct auth__data {
@@ -135,6 +143,8 @@ struct auth__data {
 	struct auth__config conf;
 	struct pc_acl_role roles[PC_ROLE_COUNT];
 	bool clientid_must_match[PC_ROLE_COUNT];
+	/* The roles in certificate_roles. */
+	bool certificate_allowed[PC_ROLE_COUNT];
 	int64_t refused_logged_ms; /* last "publish refused" line (acl_check.c) */
 	uint64_t refused_unlogged; /* refusals since that line */
 	char dev_prefix[272];      /* "<topic_root>/dev/" or "dev/": retained publishes here need
@@ -143,13 +153,13 @@ struct auth__data {
 	struct pc_mongo_conn mongo; /* the worker's connection */
 	struct pb_backend mongo_backend;
 	struct pb_stats stats;
-	struct pb_stat stat_rows[20]; /* what stats publishes (plugin.c) */
+	struct pb_stat stat_rows[21]; /* what stats publishes (plugin.c) */
 	struct auth__counters n;
 
 	/* Broker thread. */
-	struct pc_hmap *cache; /* id -> struct auth__principal */
-	uint64_t cache_gen;    /* bumped whenever an entry is freed */
-	char **kicks;          /* usernames to disconnect at the end of this TICK */
+	struct pc_hmap *cache;    /* id -> struct auth__principal */
+	uint64_t cache_gen;       /* bumped whenever an entry is freed */
+	struct auth__kick *kicks; /* to disconnect at the end of this TICK */
 	size_t nkicks, kicks_cap;
 	struct auth__memo {       /* ACL checks: username pointer -> entry, without hashing */
 		const char *user; /* the client's username pointer (stable per connection) */
@@ -220,7 +230,19 @@ struct auth__principal *auth__cache_put(struct auth__data *d, const char *id,
  */
 bool auth__cache_request(struct auth__data *d, const char *id);
 
-/* auth__cache_kicks - from TICK, last: disconnect the clients of the principals that changed. */
+/*
+ * auth__cache_kick_client - disconnect the one client with client_id at
+ * the end of this TICK (never at once: callers are inside a callback).
+ * Returns true when it was queued now, false when it was queued already
+ * this TICK or memory ran out; the caller logs and counts only on true.
+ */
+bool auth__cache_kick_client(struct auth__data *d, const char *client_id);
+
+/*
+ * auth__cache_kicks - from TICK, last: disconnect the clients of the
+ * principals that changed (by username) and the clients queued by
+ * auth__cache_kick_client (by client id).
+ */
 void auth__cache_kicks(struct auth__data *d);
 
 /* Housekeeping cadence: the table sweep and the lockout sweep. */

@@ -8,7 +8,9 @@
  * as negative entries for negative_ttl. The worker sends updates in
  * batches (preload, change-log polls, answers to refresh requests);
  * applying one that disables a principal, changes its password or role,
- * or removes it kicks its connected clients. A sweep over a slice of the
+ * or removes it kicks its connected clients (by username); acl_check.c
+ * queues single clients it refuses (certificate logins, by client id). All
+ * kicks wait for the end of the TICK. A sweep over a slice of the
  * table every AUTH_SWEEP_MS asks the worker to re-read positive entries in the last
  * fifth of their TTL and drops expired negative ones. Nothing here waits
  * on I/O.
@@ -43,7 +45,7 @@ void auth__cache_cleanup(struct auth__data *d)
 	void *v;
 
 	for (size_t i = 0; i < d->nkicks; i++)
-		free(d->kicks[i]);
+		free(d->kicks[i].name);
 	free(d->kicks);
 	d->kicks = NULL;
 	d->nkicks = d->kicks_cap = 0;
@@ -94,32 +96,51 @@ static int64_t jittered(struct auth__data *d, int64_t ttl)
  * re-authentication of every client on SIGHUP) Mosquitto is iterating its
  * clients or still handling the one being checked.
  */
-static void kick(struct auth__data *d, const char *id, const char *why)
+static bool queue_kick(struct auth__data *d, const char *name, bool client_id)
 {
-	char **grown;
+	struct auth__kick *grown;
+	char *copy;
 
-	pc_log(&d->base.log, PC_LOG_NOTICE, "principal '%s' %s: disconnecting its clients", id,
-	       why);
 	if (d->nkicks == d->kicks_cap) {
 		size_t cap = d->kicks_cap ? d->kicks_cap * 2 : 16;
 
 		grown = realloc(d->kicks, cap * sizeof *grown);
 		if (!grown)
-			return; /* logged above; the TTL refresh will try again */
+			return false;
 		d->kicks = grown;
 		d->kicks_cap = cap;
 	}
-	d->kicks[d->nkicks] = strdup(id);
-	if (d->kicks[d->nkicks])
-		d->nkicks++;
+	copy = strdup(name);
+	if (!copy)
+		return false;
+	d->kicks[d->nkicks++] = (struct auth__kick){copy, client_id};
+	return true;
+}
+
+static void kick(struct auth__data *d, const char *id, const char *why)
+{
+	pc_log(&d->base.log, PC_LOG_NOTICE, "principal '%s' %s: disconnecting its clients", id,
+	       why);
+	queue_kick(d, id, false); /* on failure: logged above; the TTL refresh will try again */
+}
+
+bool auth__cache_kick_client(struct auth__data *d, const char *client_id)
+{
+	for (size_t i = 0; i < d->nkicks; i++)
+		if (d->kicks[i].client_id && strcmp(d->kicks[i].name, client_id) == 0)
+			return false;
+	return queue_kick(d, client_id, true);
 }
 
 void auth__cache_kicks(struct auth__data *d)
 {
 	for (size_t i = 0; i < d->nkicks; i++) {
-		mosquitto_kick_client_by_username(d->kicks[i], false);
+		if (d->kicks[i].client_id)
+			mosquitto_kick_client_by_clientid(d->kicks[i].name, false);
+		else
+			mosquitto_kick_client_by_username(d->kicks[i].name, false);
 		pb_count(&d->n.kicks, 1);
-		free(d->kicks[i]);
+		free(d->kicks[i].name);
 	}
 	d->nkicks = 0;
 }

@@ -37,6 +37,9 @@ static const struct pc_opt_def auth_opts[] = {
      "defer unknown principals and ungranted ACL requests to the next plugin instead of refusing"},
     {"clientid_roles", PC_OPT_STRING, offsetof(T, clientid_roles), "device", 0, 255, NULL,
      "roles whose client id must equal the username (no role may use another principal's id)"},
+    {"certificate_roles", PC_OPT_STRING, offsetof(T, certificate_roles), "device", 0, 255, NULL,
+     "roles that may log in with a client certificate (use_identity_as_username); a "
+     "certificate client of another role is refused and disconnected"},
     {"payload_max", PC_OPT_SIZE, offsetof(T, payload_max), "256k", 0, 256 << 20, NULL,
      "publishes larger than this are denied for every role but admin (0: no limit)"},
     {"retain_device", PC_OPT_BOOL, offsetof(T, retain_device), "false", 0, 0, NULL,
@@ -131,10 +134,10 @@ static int build_roles(struct auth__data *d)
 	return MOSQ_ERR_SUCCESS;
 }
 
-static int parse_clientid_roles(struct auth__data *d)
+/* A blank- or comma-separated list of roles (plugin_opt_<option>) into set[]. */
+static int parse_roles(struct auth__data *d, const char *option, const char *p,
+                       bool set[PC_ROLE_COUNT])
 {
-	const char *p = d->conf.clientid_roles;
-
 	while (*p) {
 		size_t n;
 		char name[16];
@@ -145,20 +148,19 @@ static int parse_clientid_roles(struct auth__data *d)
 		if (n == 0)
 			break;
 		if (n >= sizeof name) {
-			pc_log(&d->base.log, PC_LOG_ERR,
-			       "plugin_opt_clientid_roles: unknown role '%.*s'", (int)n, p);
+			pc_log(&d->base.log, PC_LOG_ERR, "plugin_opt_%s: unknown role '%.*s'",
+			       option, (int)n, p);
 			return MOSQ_ERR_INVAL;
 		}
 		memcpy(name, p, n);
 		name[n] = '\0';
 		if (pc_role_parse(name, &role) != PC_OK) {
 			pc_log(&d->base.log, PC_LOG_ERR,
-			       "plugin_opt_clientid_roles: unknown role '%s' (device, app, ops, "
-			       "bridge, admin)",
-			       name);
+			       "plugin_opt_%s: unknown role '%s' (device, app, ops, bridge, admin)",
+			       option, name);
 			return MOSQ_ERR_INVAL;
 		}
-		d->clientid_must_match[role] = true;
+		set[role] = true;
 		p += n;
 	}
 	return MOSQ_ERR_SUCCESS;
@@ -187,6 +189,7 @@ static int setup_stats(struct auth__data *d)
 	    {"registry/invalid", &d->n.invalid_records},
 	    {"registry/loads", &d->n.preloads},
 	    {"snapshot/errors", &d->n.snapshot_errors},
+	    {"certs/refused", &d->n.certs_refused},
 	};
 
 	_Static_assert(sizeof rows == sizeof d->stat_rows, "stat_rows must hold every row");
@@ -285,7 +288,11 @@ PB_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = build_roles(d);
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = parse_clientid_roles(d);
+		rc = parse_roles(d, "clientid_roles", d->conf.clientid_roles,
+		                 d->clientid_must_match);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = parse_roles(d, "certificate_roles", d->conf.certificate_roles,
+		                 d->certificate_allowed);
 	if (rc == MOSQ_ERR_SUCCESS) {
 		int n = snprintf(d->dev_prefix, sizeof d->dev_prefix, "%s%sdev/",
 		                 d->conf.topic_root, d->conf.topic_root[0] ? "/" : "");

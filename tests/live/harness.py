@@ -127,17 +127,23 @@ class Services:
         self.var = tempfile.mkdtemp(prefix="precis-live-")
         os.chmod(self.var, 0o755)  # the broker runs as `mosquitto` when started by root
         self.ports = {"mqtt": free_port(), "redis": free_port(), "mongo": free_port(),
-                      "pg": free_port()}
+                      "pg": free_port(),
+                      # The TLS listeners, started only with PRECIS_TLS=1 (test_tls.py).
+                      "mqtts": free_port(), "mqtts_cert": free_port()}
         self.principals = {}  # provisioned through LiveTestCase.provision: id -> (how, password)
         self.env = dict(os.environ)
         self.env.update({
             "PRECIS_VAR": self.var,
             "PRECIS_BUILD": BUILD,
             "PRECIS_MQTT_PORT": str(self.ports["mqtt"]),
+            "PRECIS_MQTTS_PORT": str(self.ports["mqtts"]),
+            "PRECIS_MQTTS_CERT_PORT": str(self.ports["mqtts_cert"]),
+            "PRECIS_TLS": "0",  # whatever the caller's shell says; a class's ENV may turn it on
             "PRECIS_REDIS_PORT": str(self.ports["redis"]),
             "PRECIS_MONGO_PORT": str(self.ports["mongo"]),
             "PRECIS_PG_PORT": str(self.ports["pg"]),
         })
+        self.env.pop("PRECIS_TLS_DIR", None)  # the certificates live in this set's own var/tls
         preload = sanitizer_preload()
         if preload:
             self.env["PRECIS_MOSQUITTO_PRELOAD"] = preload

@@ -204,7 +204,9 @@ class TestReferenceConf(LiveTestCase):
                 .replace("persistence_location /mosquitto/data/",
                          "persistence_location %s/" % data)
                 .replace("plugin_opt_spool_dir /mosquitto/data/",
-                         "plugin_opt_spool_dir %s/" % data))
+                         "plugin_opt_spool_dir %s/" % data)
+                .replace("plugin_opt_snapshot /mosquitto/data/",
+                         "plugin_opt_snapshot %s/" % data))
         code, out = self.run_broker_with(conf, timeout=4)
         self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
         for p in PLUGINS:

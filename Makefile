@@ -9,6 +9,7 @@
 #                    (the live broker loads the sanitized plugins)
 #   make valgrind    unit tests under valgrind, then the live tests with the broker
 #                    (and so the plugins) under valgrind memcheck
+#   make valgrind-unit  only the unit tests under valgrind (what CI runs)
 #   make fuzz        build the tests/fuzz targets with clang (libFuzzer, ASan+UBSan) into
 #                    build-fuzz and run each for FUZZ_SECONDS (20); a crash fails and its
 #                    input lands in tests/fuzz/regressions/<target>/ (scripts/fuzz)
@@ -32,7 +33,7 @@ PRECIS_WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind fuzz bench \
+.PHONY: all bootstrap configure build test unit live demo demo-stop asan valgrind valgrind-unit fuzz bench \
 	bench-store format format-check clean
 
 all: build
@@ -85,9 +86,11 @@ asan: bootstrap
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit -j $(JOBS)
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L live
 
-valgrind: build
-	@scripts/valgrind-unit $(BUILD)
+valgrind: valgrind-unit
 	@PRECIS_MOSQUITTO_VALGRIND=1 ctest --test-dir $(BUILD) --output-on-failure -L live
+
+valgrind-unit: build
+	@scripts/valgrind-unit $(BUILD)
 
 fuzz: bootstrap
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) PRECIS_WERROR=$(PRECIS_WERROR) \

@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,6 +27,8 @@ import unittest
 
 import paho.mqtt.client as mqtt
 import pymongo
+
+from ports import free_port  # noqa: F401 (tests import it from here)
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SERVICES = os.path.join(TOP, "scripts", "services")
@@ -92,21 +93,23 @@ def mosquitto_hash(password, iterations=101, salt=None):
                             base64.b64encode(dk).decode())
 
 
-_handed_out = set()
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now and that no
-    earlier call in this process returned. The kernel may hand the same
-    ephemeral port to two binds in a row once the first socket is closed, and
-    a port chosen for a service is not bound until that service starts."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+def localize_reference_conf(conf, services, data, ports=None, tls_dir=None):
+    """docker/mosquitto.conf's text made to run here: the plugins from this
+    build, the backends of services, every /mosquitto/data path under data
+    (which must exist, writable by the broker), the listeners on 127.0.0.1 at
+    ports (image port -> free port; 1883 -> a free port by default) and, with
+    tls_dir, the certificates from there."""
+    for image_port, free in (ports or {1883: free_port()}).items():
+        conf = conf.replace("listener %d 0.0.0.0" % image_port, "listener %d 127.0.0.1" % free)
+    conf = (conf.replace("/usr/lib/precis/", os.path.join(BUILD, "plugins") + "/")
+            .replace("mongodb://mongo:27017", services.mongo_uri())
+            .replace("plugin_opt_redis_host redis", "plugin_opt_redis_host 127.0.0.1")
+            .replace("plugin_opt_redis_port 6379",
+                     "plugin_opt_redis_port %d" % services.ports["redis"])
+            .replace("/mosquitto/data/", data.rstrip("/") + "/"))
+    if tls_dir:
+        conf = conf.replace("/mosquitto/tls/", tls_dir.rstrip("/") + "/")
+    return conf
 
 
 def wait_for(predicate, timeout, interval=0.05):

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from bson import json_util
 
 from harness import (BUILD, MOSQUITTO, SANITIZER_REPORT, TOP, LiveTestCase, free_port,
                      mosquitto_hash, slowdown, wait_for)
+from mqtt_raw import connack
 
 
 class Inbox:
@@ -59,34 +59,11 @@ def suback(client, topic, qos=1, timeout=10):
     return result[0]
 
 
-def raw_connect(port, client_id, username=None, password=None, timeout=5):
-    """MQTT 3.1.1 CONNECT over a plain socket; returns the CONNACK return
-    code, or None when the broker closed the connection without one."""
-    def field(b):
-        return len(b).to_bytes(2, "big") + b
-
-    flags = 0x02
-    payload = field(client_id)
-    if username is not None:
-        flags |= 0x80
-        payload += field(username)
-    if password is not None:
-        flags |= 0x40
-        payload += field(password)
-    body = b"\x00\x04MQTT\x04" + bytes([flags]) + b"\x00\x3c" + payload
-    n, length = len(body), b""
-    while True:  # the remaining length, as a variable byte integer
-        n, digit = divmod(n, 128)
-        length += bytes([digit | (0x80 if n else 0)])
-        if not n:
-            break
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(b"\x10" + length + body)
-        try:
-            reply = s.recv(4)
-        except (ConnectionResetError, socket.timeout):
-            return None
-    return reply[3] if len(reply) == 4 and reply[0] == 0x20 else None
+def raw_connect(port, client_id, username=None, password=None):
+    """MQTT 3.1.1 CONNECT over a plain socket (mqtt_raw.py); returns the
+    CONNACK return code, or None when the broker closed the connection
+    without one."""
+    return connack(port, client_id, username, password)
 
 
 class AuthCase(LiveTestCase):

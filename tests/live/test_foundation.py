@@ -14,7 +14,8 @@ import unittest
 import pymongo
 import redis
 
-from harness import BUILD, SERVICES, TOP, LiveTestCase, Services, free_port, wait_for
+from harness import (BUILD, SERVICES, TOP, LiveTestCase, Services, free_port,
+                     localize_reference_conf, wait_for)
 
 PLUGINS = ("precis_auth", "precis_command", "precis_store")
 UP = {
@@ -194,19 +195,7 @@ class TestReferenceConf(LiveTestCase):
         os.makedirs(data)
         if os.getuid() == 0:
             shutil.chown(data, user="mosquitto")
-        port = free_port()
-        conf = (conf.replace("/usr/lib/precis/", os.path.join(BUILD, "plugins") + "/")
-                .replace("mongodb://mongo:27017", self.services.mongo_uri())
-                .replace("plugin_opt_redis_host redis", "plugin_opt_redis_host 127.0.0.1")
-                .replace("plugin_opt_redis_port 6379",
-                         "plugin_opt_redis_port %d" % self.services.ports["redis"])
-                .replace("listener 1883 0.0.0.0", "listener %d 127.0.0.1" % port)
-                .replace("persistence_location /mosquitto/data/",
-                         "persistence_location %s/" % data)
-                .replace("plugin_opt_spool_dir /mosquitto/data/",
-                         "plugin_opt_spool_dir %s/" % data)
-                .replace("plugin_opt_snapshot /mosquitto/data/",
-                         "plugin_opt_snapshot %s/" % data))
+        conf = localize_reference_conf(conf, self.services, data)
         code, out = self.run_broker_with(conf, timeout=4)
         self.assertIsNone(code, "mosquitto exited (%s):\n%s" % (code, out))
         for p in PLUGINS:

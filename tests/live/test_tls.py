@@ -37,6 +37,7 @@ import unittest
 import paho.mqtt.client as mqtt
 
 from harness import (BUILD, MOSQUITTO, SANITIZER_REPORT, Services, TOP, free_port,
+                     localize_reference_conf,
                      mosquitto_hash, slowdown, wait_for)
 from mqtt_raw import connack, connect_packet, publish_packet, subscribe_packet
 from test_auth import AuthCase, Inbox, suback
@@ -336,17 +337,7 @@ class TestPasswordOverTls(TlsCase):
         if os.getuid() == 0:
             shutil.chown(data, user="mosquitto")
         ports = {p: free_port() for p in (1883, 8883, 8884)}
-        for p, free in ports.items():
-            conf = conf.replace("listener %d 0.0.0.0" % p, "listener %d 127.0.0.1" % free)
-        conf = (conf.replace("/usr/lib/precis/", os.path.join(BUILD, "plugins") + "/")
-                .replace("/mosquitto/tls/", self.tls + "/")
-                .replace("mongodb://mongo:27017", self.services.mongo_uri())
-                .replace("plugin_opt_redis_host redis", "plugin_opt_redis_host 127.0.0.1")
-                .replace("plugin_opt_redis_port 6379",
-                         "plugin_opt_redis_port %d" % self.services.ports["redis"])
-                .replace("persistence_location /mosquitto/data/",
-                         "persistence_location %s/" % data)
-                .replace("/mosquitto/data/", data + "/"))
+        conf = localize_reference_conf(conf, self.services, data, ports, tls_dir=self.tls)
         path = os.path.join(data, "mosquitto.conf")
         with open(path, "w") as f:
             f.write(conf)

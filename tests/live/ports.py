@@ -1,4 +1,5 @@
-"""ports - free loopback TCP ports for the benchmarks' private services.
+"""ports - free loopback TCP ports for the private services of the live tests
+(harness.free_port) and of the benchmarks (bench/*).
 
 free_port() never returns the same port twice in one process: the kernel may
 hand one ephemeral port to two binds in a row once the first socket is

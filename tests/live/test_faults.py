@@ -24,7 +24,7 @@ class Publisher:
 
     def __init__(self, port, device, password, rate=200):
         self.acked, self.sent = set(), 0
-        self.mids = {}
+        self.mids, self.early = {}, set()
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.c = mqtt.Client(client_id=device, clean_session=False)
@@ -39,18 +39,26 @@ class Publisher:
         self.thread.start()
 
     def on_publish(self, cl, ud, mid):
+        # Called by paho with its own message lock held: take only ours here,
+        # and never call paho while holding ours (run), or the two deadlock.
         with self.lock:
             seq = self.mids.pop(mid, None)
-            if seq is not None:
+            if seq is None:
+                self.early.add(mid)  # PUBACKed before run() noted the mid
+            else:
                 self.acked.add(seq)
 
     def run(self):
         while not self.stop.is_set():
+            seq = self.sent
+            self.sent += 1
+            info = self.c.publish(self.topic, b'{"seq": %d}' % seq, qos=1)
             with self.lock:
-                seq = self.sent
-                self.sent += 1
-                info = self.c.publish(self.topic, b'{"seq": %d}' % seq, qos=1)
-                self.mids[info.mid] = seq
+                if info.mid in self.early:
+                    self.early.discard(info.mid)
+                    self.acked.add(seq)
+                else:
+                    self.mids[info.mid] = seq
             time.sleep(1.0 / self.rate)
 
     def close(self):
